@@ -1,0 +1,585 @@
+"""The engine: cell groups, spike sources, projections, current sources, and the
+window loop (see docs/architecture.md, "Time" and "Engine").
+
+One window ``[step0, step0 + K)`` (K dt-steps) does, in order:
+
+1. spike sources emit their spikes of the window and route them (exact
+   delivery: a source spike can arrive inside the window being computed);
+2. for each cell group: read and clear the window's arrivals from its ring
+   buffer, integrate the synapse kernels at dt, add current sources and
+   ``i_offset``, average the drive over each native step, run the surrogate
+   once, record;
+3. route the surrogate spikes (arrivals before ``step0 + K`` are moved to
+   ``step0 + K``, which can only happen when ``min_delay`` < window).
+
+All time bookkeeping is in integer dt-steps on the host; no tensor value is
+read back to the host inside the loop (spike recording compresses every
+``compress_every`` windows, see recording.py).
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from . import errors as E
+from .currents import CurrentSource, check_current_params
+from .recording import SignalRecorder, SpikeRecorder
+from .ringbuffer import RingBuffer
+from .routing import Projection
+from .sources import KINDS as SOURCE_KINDS, SpikeSourceGroup
+from .synapses import SynapseBank, check_tau, validate_receptors
+from .tsodyks_markram import TsodyksMarkramSpec
+
+SYN_ATTRS = ("weight", "delay", "U", "tau_rec", "tau_facil")
+
+
+def _steps(value, dt, what, exc=E.TimeStepError):
+    """``value/dt`` as an int, or raise if it is not an integer (to 1e-6)."""
+    q = value / dt
+    n = int(round(q))
+    if abs(q - n) > 1e-6 * max(1.0, abs(q)):
+        raise exc("%s (%g ms) must be an integer multiple of dt (%g ms)" % (what, value, dt))
+    return n
+
+
+def _index_array(idx, n, what):
+    a = np.asarray(idx)
+    if a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)):
+        raise E.EngineTypeError("%s must be a 1-D integer array" % what)
+    a = a.astype(np.int64)
+    if a.size and (a.min() < 0 or a.max() >= n):
+        raise E.EngineValueError("%s out of range [0, %d)" % (what, n))
+    return a
+
+
+def _per_item(values, n, what):
+    v = np.asarray(values, dtype=float)
+    v = np.full(n, float(v)) if v.ndim == 0 else v.reshape(-1)
+    if v.shape != (n,):
+        raise E.ShapeMismatchError("%s: expected a scalar or %d values, got %d"
+                                   % (what, n, v.size))
+    if not np.all(np.isfinite(v)):
+        raise E.EngineValueError("%s must be finite" % what)
+    return v.copy()
+
+
+class CellGroup:
+    """Cells of one surrogate type: rows of one batched state."""
+
+    def __init__(self, runtime, n, receptors, taus, i_offset, dt, device):
+        self.runtime, self.n, self.receptors, self.device = runtime, n, receptors, device
+        self.native_steps = _steps(float(runtime.native_dt), dt, "native_dt")
+        self.output_dt = float(runtime.output_dt)
+        self.channels = tuple(getattr(runtime, "drive_channels", None)
+                              or getattr(runtime, "channels"))
+        self.recordables = tuple(getattr(runtime, "recordables", ("v",)))
+        self.rec_index = {r.name: i for i, r in enumerate(receptors)}
+        self.bank = SynapseBank([r.kernel for r in receptors], taus, dt, device)
+        M = np.zeros((len(receptors), len(self.channels)))
+        for i, r in enumerate(receptors):
+            M[i, self.channels.index(r.channel)] = 1.0
+        self.mix = torch.as_tensor(M, dtype=torch.float64, device=device)
+        self.i_col = self.channels.index("i_inj") if "i_inj" in self.channels else None
+        self.set_i_offset(i_offset)
+        self.ring = None
+        self.currents = []
+
+    def set_i_offset(self, values):
+        self.i_offset_host = values
+        self.i_offset = torch.as_tensor(values, dtype=torch.float64, device=self.device)
+
+    def signal_names(self):
+        names = set(self.recordables) | set(self.rec_index)
+        for ch, var in (("g_exc", "gsyn_exc"), ("g_inh", "gsyn_inh")):
+            if any(r.channel == ch for r in self.receptors):
+                names.add(var)
+        return names
+
+    def reset(self):
+        self.state = self.runtime.initial_state(self.n)
+        self.bank.reset()
+        if self.ring is not None:
+            self.ring.reset()
+        self.last = {"v": torch.full((self.n,), float(self.runtime.v_rest),
+                                     device=self.device)}
+
+    def synaptic_signal(self, name, rec):
+        """``rec`` [..., n, R] -> [..., n] for a receptor name or gsyn_exc/gsyn_inh."""
+        if name in self.rec_index:
+            return rec[..., self.rec_index[name]]
+        ch = {"gsyn_exc": "g_exc", "gsyn_inh": "g_inh"}[name]
+        cols = [i for i, r in enumerate(self.receptors) if r.channel == ch]
+        return rec[..., cols].sum(-1)
+
+
+class Engine:
+    """Batched network of surrogate cells with exact synapses, delays and sources.
+
+    Parameters
+    ----------
+    dt : float
+        Time step (ms) of synapses, delays and sources.
+    min_delay : float, optional
+        Smallest allowed delay (ms), >= dt; default dt.
+    max_delay : float
+        Delay range (ms) the ring buffers are sized for at least; longer
+        delays are accepted (buffers are sized at build time).
+    device : str or torch.device
+    seed : int, optional
+        Seed of the engine's ``torch.Generator`` (default 0).
+    compress_every : int
+        Spike recording compresses its device stage every this many windows.
+    """
+
+    def __init__(self, dt=0.1, min_delay=None, max_delay=10.0, device="cpu", seed=None,
+                 compress_every=32):
+        dt = float(dt)
+        if not (math.isfinite(dt) and dt > 0):
+            raise E.TimeStepError("dt must be > 0, got %r" % dt)
+        min_delay = dt if min_delay is None else float(min_delay)
+        if not (min_delay >= dt * (1 - 1e-9)):
+            raise E.InvalidDelayError("min_delay (%g ms) must be >= dt (%g ms)" % (min_delay, dt))
+        if not (float(max_delay) >= min_delay):
+            raise E.InvalidDelayError("max_delay (%g) must be >= min_delay (%g)"
+                                      % (max_delay, min_delay))
+        self.dt, self.min_delay, self.max_delay = dt, min_delay, float(max_delay)
+        self.device = torch.device(device)
+        self.seed = 0 if seed is None else int(seed)
+        self.compress_every = int(compress_every)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(self.seed)
+        self._groups, self._projections, self._currents = [], [], []
+        self._signals, self._spikes = {}, {}
+        self._step = 0
+        self._built = False
+        self._bin_cache = {}
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def t(self):
+        """Current time (ms)."""
+        return self._step * self.dt
+
+    @property
+    def quantum(self):
+        """Run lengths must be multiples of this (ms): lcm of the native steps."""
+        q = 1
+        for g in self._groups:
+            if isinstance(g, CellGroup):
+                q = q * g.native_steps // math.gcd(q, g.native_steps)
+        return q * self.dt
+
+    @property
+    def window(self):
+        """Communication window (ms)."""
+        q = int(round(self.quantum / self.dt))
+        return max(q, (int(math.floor(self.min_delay / self.dt + 1e-9)) // q) * q) * self.dt
+
+    # ---------------------------------------------------------------- building
+    def _structural(self, what):
+        if self._step != 0:
+            raise E.EngineStateError("cannot %s after the simulation has started (t=%g ms); "
+                                     "call reset() first" % (what, self.t))
+
+    def _group(self, gid, cell=False):
+        if not isinstance(gid, (int, np.integer)) or not 0 <= gid < len(self._groups):
+            raise E.UnknownGroupError("no group with id %r" % (gid,))
+        g = self._groups[gid]
+        if cell and not isinstance(g, CellGroup):
+            raise E.EngineValueError("group %d is a spike source, not a cell group" % gid)
+        return g
+
+    def add_cell_group(self, runtime, n_cells, receptors, i_offset=0.0):
+        """Add ``n_cells`` surrogate cells; returns the group id.
+
+        ``receptors`` is a list of ReceptorSpec; ``i_offset`` (nA) is added to
+        the ``i_inj`` channel.  ``runtime`` must provide ``native_dt``,
+        ``output_dt``, ``drive_channels`` (or ``channels``), ``recordables``
+        (default ("v",)), ``v_rest``, ``initial_state`` and ``run``.
+        """
+        self._structural("add a cell group")
+        n = int(n_cells)
+        if n <= 0:
+            raise E.EngineValueError("n_cells must be > 0, got %r" % n_cells)
+        for attr in ("native_dt", "output_dt", "v_rest", "initial_state", "run"):
+            if not hasattr(runtime, attr):
+                raise E.EngineTypeError("runtime lacks attribute %r" % attr)
+        channels = tuple(getattr(runtime, "drive_channels", None) or
+                         getattr(runtime, "channels", ()))
+        native = _steps(float(runtime.native_dt), self.dt, "native_dt")
+        _steps(float(runtime.native_dt), float(runtime.output_dt), "native_dt (in output_dt)")
+        if native <= 0:
+            raise E.TimeStepError("native_dt must be > 0")
+        taus = validate_receptors(receptors, n)
+        for r in receptors:
+            if r.channel not in channels:
+                raise E.EngineValueError("receptor %r feeds channel %r, but the runtime's drive "
+                                         "channels are %s" % (r.name, r.channel, channels))
+        i_off = _per_item(i_offset, n, "i_offset")
+        if np.any(i_off != 0) and "i_inj" not in channels:
+            raise E.EngineValueError("i_offset given but the runtime has no 'i_inj' channel")
+        g = CellGroup(runtime, n, list(receptors), taus, i_off, self.dt, self.device)
+        self._groups.append(g)
+        self._built = False
+        return len(self._groups) - 1
+
+    def add_spike_source_group(self, kind, n, params):
+        """Add ``n`` spike sources of ``kind`` ("poisson", "array", "gamma",
+        "poisson_refractory"); returns the group id."""
+        self._structural("add a spike source")
+        if kind not in SOURCE_KINDS:
+            raise E.EngineValueError("unknown spike source kind %r; expected one of %s"
+                                     % (kind, SOURCE_KINDS))
+        if int(n) <= 0:
+            raise E.EngineValueError("n must be > 0, got %r" % n)
+        g = SpikeSourceGroup(kind, int(n), dict(params), self.dt, self.device)
+        self._groups.append(g)
+        self._built = False
+        return len(self._groups) - 1
+
+    def _delay_steps(self, delay, n):
+        d = np.asarray(delay, dtype=float)
+        d = np.full(n, float(d)) if d.ndim == 0 else d.reshape(-1)
+        if d.shape != (n,):
+            raise E.ShapeMismatchError("delay: expected a scalar or %d values, got %d"
+                                       % (n, d.size))
+        if not np.all(np.isfinite(d)):
+            raise E.InvalidDelayError("delays must be finite")
+        if np.any(d < 0):
+            raise E.InvalidDelayError("negative delay(s): %s ms" % d[d < 0][:5])
+        if np.any(d < self.min_delay * (1 - 1e-9)):
+            raise E.InvalidDelayError("delay(s) %s ms shorter than min_delay (%g ms)"
+                                      % (d[d < self.min_delay * (1 - 1e-9)][:5], self.min_delay))
+        return np.ceil(d / self.dt - 0.5 - 1e-9).astype(np.int64), d
+
+    def _check_tm(self, synapse, n):
+        if synapse is None:
+            return None
+        if not isinstance(synapse, TsodyksMarkramSpec):
+            raise E.EngineTypeError("synapse must be None or a TsodyksMarkramSpec")
+        tm = {k: _per_item(getattr(synapse, k), n, k) for k in ("U", "tau_rec", "tau_facil")}
+        if np.any((tm["U"] < 0) | (tm["U"] > 1)):
+            raise E.EngineValueError("U must be in [0, 1]")
+        if np.any(tm["tau_rec"] <= 0) or np.any(tm["tau_facil"] < 0):
+            raise E.EngineValueError("tau_rec must be > 0 and tau_facil >= 0")
+        return tm
+
+    def add_projection(self, pre_group, pre_idx, post_group, post_idx, receptor_name,
+                       weight, delay, synapse=None):
+        """Connect ``pre_idx[i]`` of ``pre_group`` to ``post_idx[i]`` of ``post_group``
+        on receptor ``receptor_name``; returns the projection id."""
+        self._structural("add a projection")
+        pre, post = self._group(pre_group), self._group(post_group, cell=True)
+        pi = _index_array(pre_idx, pre.n, "pre_idx")
+        qi = _index_array(post_idx, post.n, "post_idx")
+        if len(pi) != len(qi):
+            raise E.ShapeMismatchError("pre_idx (%d) and post_idx (%d) differ in length"
+                                       % (len(pi), len(qi)))
+        if receptor_name not in post.rec_index:
+            raise E.UnknownReceptorError("group %d has no receptor %r; it has %s"
+                                         % (post_group, receptor_name, list(post.rec_index)))
+        r = post.rec_index[receptor_name]
+        w = _per_item(weight, len(pi), "weight")
+        if post.receptors[r].kind == "conductance" and np.any(w < 0):
+            raise E.EngineValueError("conductance weights (uS) must be >= 0")
+        D, _ = self._delay_steps(delay, len(pi))
+        tm = self._check_tm(synapse, len(pi))
+        if tm is not None:
+            tm["tau_syn"] = post.bank.tau[qi, r]
+        p = Projection(pre_group, post_group, pre.n, post.n, pi, qi, r, w, D, tm, self.dt,
+                       self.device)
+        p.delays_ms = _per_item(delay, len(pi), "delay")
+        self._projections.append(p)
+        self._built = False
+        return len(self._projections) - 1
+
+    def add_current_source(self, kind, params, targets):
+        """Inject a current source into ``targets`` = [(group, idx), ...]; returns its id."""
+        check_current_params(kind, params, self.dt)
+        tg = []
+        for gid, idx in targets:
+            g = self._group(gid, cell=True)
+            if g.i_col is None:
+                raise E.EngineValueError("group %d has no 'i_inj' drive channel" % gid)
+            tg.append((gid, torch.as_tensor(np.unique(_index_array(idx, g.n, "idx")),
+                                            device=self.device)))
+        c = CurrentSource(kind, dict(params), tg, self.dt, self.device)
+        c.first_step = self._step       # may be added during a simulation
+        self._currents.append(c)
+        for gid, idx in tg:
+            self._groups[gid].currents.append((c, idx))
+        return len(self._currents) - 1
+
+    # ---------------------------------------------------------------- parameters
+    def set_group_param(self, group, name, values):
+        """Set ``i_offset`` or ``tau_<receptor>`` of a cell group, or a source parameter."""
+        g = self._group(group)
+        if isinstance(g, SpikeSourceGroup):
+            g.set_params({name: values}, self.t)    # validates before changing anything
+            return
+        if name == "i_offset":
+            v = _per_item(values, g.n, "i_offset")
+            if np.any(v != 0) and g.i_col is None:
+                raise E.EngineValueError("the runtime has no 'i_inj' channel")
+            g.set_i_offset(v)
+        elif name.startswith("tau_") and name[4:] in g.rec_index:
+            r = g.rec_index[name[4:]]
+            tau = g.bank.tau.copy()
+            tau[:, r] = check_tau(values, g.n, name)
+            g.bank.set_tau(tau)
+            for p in self._projections:
+                if p.post_group == group and p.receptor == r and p.tm is not None:
+                    p.tm["tau_syn"] = tau[p.post_idx, r]
+                    p.build()
+        else:
+            raise E.EngineValueError("unknown parameter %r for cell group %d; expected "
+                                     "'i_offset' or one of %s" % (
+                                         name, group, ["tau_" + k for k in g.rec_index]))
+
+    def set_projection_attribute(self, projection, name, values):
+        """Set ``weight``, ``delay``, ``U``, ``tau_rec`` or ``tau_facil`` per synapse."""
+        if not isinstance(projection, (int, np.integer)) or \
+                not 0 <= projection < len(self._projections):
+            raise E.UnknownGroupError("no projection with id %r" % (projection,))
+        p = self._projections[projection]
+        n = p.n_synapses
+        if name not in SYN_ATTRS:
+            raise E.EngineValueError("unknown projection attribute %r; expected %s"
+                                     % (name, SYN_ATTRS))
+        if name == "delay":
+            D, d = self._delay_steps(values, n)
+            if self._step == 0:
+                self._built = False      # ring buffers are resized at the next run
+            elif D.max(initial=0) + 2 * self._K + 1 > self._groups[p.post_group].ring.slots:
+                raise E.InvalidDelayError("delay too long for the ring buffer sized at build "
+                                          "time; call reset() first")
+            p.delay_steps, p.delays_ms = D, d
+        elif name == "weight":
+            w = _per_item(values, n, "weight")
+            post = self._groups[p.post_group]
+            if post.receptors[p.receptor].kind == "conductance" and np.any(w < 0):
+                raise E.EngineValueError("conductance weights (uS) must be >= 0")
+            p.weight = w
+        else:
+            if p.tm is None:
+                raise E.EngineValueError("projection %d has no Tsodyks-Markram synapses"
+                                         % projection)
+            spec = TsodyksMarkramSpec(**{k: p.tm[k] for k in ("U", "tau_rec", "tau_facil")})
+            setattr(spec, name, values)
+            tm = self._check_tm(spec, n)
+            tm["tau_syn"] = p.tm["tau_syn"]
+            p.tm = tm
+        p.build()
+
+    def get_projection_attribute(self, projection, name):
+        """Current per-synapse values of a projection attribute (ndarray)."""
+        p = self._projections[projection]
+        if name == "weight":
+            return p.weight.copy()
+        if name == "delay":
+            return p.delay_steps * self.dt
+        return p.tm[name].copy()
+
+    def set_current_source_params(self, source, params):
+        """Change the parameters of current source ``source``."""
+        c = self._currents[source]
+        check_current_params(c.kind, params, self.dt, base=c.params)
+        c.set_params(params)
+
+    # ---------------------------------------------------------------- recording
+    def record(self, group, variable, idx=None, sampling_interval=None):
+        """Record ``variable`` ("spikes", a runtime recordable such as "v",
+        "gsyn_exc", "gsyn_inh" or a receptor name) of cells ``idx`` (default all)."""
+        g = self._group(group)
+        allowed = {"spikes"} | (g.signal_names() if isinstance(g, CellGroup) else set())
+        if variable not in allowed:
+            raise E.UnknownVariableError("group %d cannot record %r; recordable: %s"
+                                         % (group, variable, sorted(allowed)))
+        idx = np.unique(_index_array(np.arange(g.n) if idx is None else idx, g.n, "idx"))
+        if variable == "spikes":
+            old = self._spikes.get(group)
+            if old is not None and (old._times or old._stage) \
+                    and not np.array_equal(old.idx_host, idx):
+                raise E.EngineStateError("spikes of group %d already recorded for other cells; "
+                                         "read them with clear=True first" % group)
+            self._spikes[group] = SpikeRecorder(idx, g.n, self.device, self.compress_every)
+            return
+        si = self.dt if sampling_interval is None else float(sampling_interval)
+        si_steps = _steps(si, self.dt, "sampling_interval")
+        if si_steps <= 0:
+            raise E.TimeStepError("sampling_interval must be > 0")
+        old = self._signals.get((group, variable))
+        if old is not None and old.count and (not np.array_equal(old.idx_host, idx)
+                                              or old.si_steps != si_steps):
+            raise E.EngineStateError("%r of group %d already recorded with other cells or "
+                                     "interval; read it with clear=True first"
+                                     % (variable, group))
+        res = g.output_dt / self.dt if variable in g.recordables else None
+        self._signals[(group, variable)] = SignalRecorder(idx, si_steps, self._step, res,
+                                                          self.device)
+
+    def get_spikes(self, group, clear=False):
+        """dict cell index -> ndarray of spike times (ms) of the recorded cells."""
+        rec = self._spikes.get(group)
+        if rec is None:
+            raise E.UnknownVariableError("spikes of group %r are not recorded" % (group,))
+        out = rec.get()
+        if clear:
+            rec.clear()
+        return out
+
+    def get_signal(self, group, variable, clear=False):
+        """(samples [n_samples, n_recorded], recorded cell indices)."""
+        rec = self._signals.get((group, variable))
+        if rec is None:
+            raise E.UnknownVariableError("%r of group %r is not recorded" % (variable, group))
+        g = self._groups[group]
+        if variable in g.recordables:
+            current = g.last.get(variable) if self._built else None
+            if current is None and variable == "v":
+                current = torch.full((g.n,), float(g.runtime.v_rest), device=self.device)
+        else:
+            current = g.synaptic_signal(variable, g.bank.current_recorded())
+        data = rec.get(self._step, current)
+        if clear:
+            rec.clear(self._step)
+        return data, rec.idx_host.copy()
+
+    def get_current_trace(self, source):
+        """Current (nA) of a current source at 0, dt, ..., t (last value repeated, as pyNN)."""
+        c = self._currents[source]
+        tr = torch.cat(c.trace).cpu().numpy() if c.trace else np.zeros(0)
+        tr = np.concatenate([np.zeros(c.first_step), tr])
+        return np.append(tr, tr[-1] if len(tr) else 0.0)
+
+    # ---------------------------------------------------------------- running
+    def _build(self):
+        K = int(round(self.window / self.dt))
+        self._K = K
+        for gid, g in enumerate(self._groups):
+            if isinstance(g, CellGroup):
+                d = [int(p.delay_steps.max()) for p in self._projections
+                     if p.post_group == gid and p.n_synapses]
+                d_max = max(d + [int(math.ceil(self.max_delay / self.dt))])
+                g.ring = RingBuffer(g.n, len(g.receptors), d_max + 2 * K + 1, self.device)
+            else:
+                g.set_window(K * self.dt)
+        self._built = True
+        self._reset_state()
+
+    def _reset_state(self):
+        self._step = 0
+        self.generator.manual_seed(self.seed)
+        for g in self._groups:
+            g.reset()
+        for p in self._projections:
+            p.reset()
+        for c in self._currents:
+            c.reset()
+            c.first_step = 0
+        for rec in self._spikes.values():
+            rec.clear()
+        for rec in self._signals.values():
+            rec.clear(0)
+
+    def reset(self):
+        """Back to t = 0: every state (surrogate, synapses, ring buffers, TM,
+        sources, current sources) restored and the RNG re-seeded.  Recorded
+        data are discarded (read them first); recording settings are kept."""
+        if self._built:
+            self._reset_state()
+        else:
+            self._step = 0
+            self.generator.manual_seed(self.seed)
+
+    def run_until(self, t_stop):
+        """Advance to ``t_stop`` (ms), a multiple of :attr:`quantum` ahead of :attr:`t`."""
+        stop = _steps(float(t_stop), self.dt, "t_stop")
+        if stop < self._step:
+            raise E.EngineValueError("t_stop (%g ms) is before the current time (%g ms)"
+                                     % (t_stop, self.t))
+        q = int(round(self.quantum / self.dt))
+        if (stop - self._step) % q:
+            raise E.TimeStepError("run length %g ms is not a multiple of the surrogates' native "
+                                  "step (%g ms)" % (t_stop - self.t, q * self.dt))
+        if not self._built:
+            self._build()
+        for rec in self._signals.values():
+            rec.reserve((stop - self._step) // rec.si_steps + 2)
+        with torch.no_grad():
+            while self._step < stop:
+                K = min(self._K, stop - self._step)
+                self._window(self._step, K)
+                self._step += K
+
+    def _bins(self, g, K):
+        """(slot of each output bin within the window, bin-centre offsets in ms)."""
+        key = (id(g), K)
+        if key not in self._bin_cache:
+            nb = K // g.native_steps * int(round(g.native_steps * self.dt / g.output_dt))
+            centre = (np.arange(nb) + 0.5) * g.output_dt
+            slot = np.minimum(np.floor(centre / self.dt + 1e-9), K - 1).astype(np.int64)
+            self._bin_cache[key] = (torch.as_tensor(slot, device=self.device),
+                                    torch.as_tensor(centre, dtype=torch.float64,
+                                                    device=self.device))
+        return self._bin_cache[key]
+
+    def _route_from(self, gid, spikes_t, step0, clamp):
+        for p in self._projections:
+            if p.pre_group == gid:
+                p.route(spikes_t, step0, self._groups[p.post_group].ring, clamp)
+
+    def _window(self, step0, K):
+        dev, gen = self.device, self.generator
+        for gid, g in enumerate(self._groups):
+            if isinstance(g, SpikeSourceGroup):
+                S, rec = g.emit(step0, K, gen)
+                if gid in self._spikes:
+                    if rec[0] == "dense":
+                        self._spikes[gid].add_dense(rec[1])
+                    else:
+                        self._spikes[gid].add_events(rec[1], rec[2])
+                self._route_from(gid, S, step0, clamp=False)
+        cur_vals = {id(c): c.values(step0, K, gen) for c in self._currents}
+        fired = []
+        for gid, g in enumerate(self._groups):
+            if not isinstance(g, CellGroup):
+                continue
+            arrivals = g.ring.read_window(step0, K)
+            syn_drive, syn_rec = g.bank.integrate(arrivals)
+            drive = syn_drive @ g.mix                               # [K, n, C]
+            if g.i_col is not None:
+                inj = g.i_offset.expand(K, g.n).clone()
+                for c, idx in g.currents:
+                    inj.index_add_(1, idx, cur_vals[id(c)][:, None].expand(K, len(idx)))
+                drive[:, :, g.i_col] += inj
+            m = g.native_steps
+            drive = drive.view(K // m, m, g.n, -1).mean(1).to(torch.float32)
+            out, spikes, g.state = g.runtime.run(drive, g.state)
+            for var in g.recordables:
+                if var not in out:
+                    continue
+                prev = g.last.get(var)
+                if prev is None:
+                    prev = out[var][0]
+                rec = self._signals.get((gid, var))
+                if rec is not None:
+                    rec.sample_window(step0, K, torch.cat([prev[None].to(out[var].dtype),
+                                                           out[var]], 0))
+                g.last[var] = out[var][-1]
+            for var in g.signal_names() - set(g.recordables):
+                rec = self._signals.get((gid, var))
+                if rec is not None:
+                    rec.sample_window(step0, K, g.synaptic_signal(var, syn_rec))
+            slot, centre = self._bins(g, K)
+            if gid in self._spikes:
+                t_bins = centre + step0 * self.dt
+                self._spikes[gid].add_dense(torch.where(
+                    spikes, t_bins[:, None], torch.full((), float("nan"), dtype=torch.float64,
+                                                        device=dev)))
+            S = torch.zeros(K, g.n, dtype=torch.float32, device=dev)
+            S.index_add_(0, slot, spikes.to(torch.float32))
+            fired.append((gid, S.t().contiguous()))
+        for gid, S in fired:
+            self._route_from(gid, S, step0, clamp=True)

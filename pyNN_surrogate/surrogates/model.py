@@ -1,0 +1,122 @@
+"""The surrogate network: streaming causal Conv1d front end, LSTM, linear read-out.
+
+One native step in, ``substeps`` output bins out. The network sees only the (normalised) drive,
+never its own past output, so free-running inference is exactly the computation used in
+training. Everything here is in normalised units; :mod:`.runtime` converts to PyNN units.
+
+State layout (dim 1, or dim 0 for 1-D tensors, indexes cells)::
+
+    buf   [kernel - 1, n_cells, n_inputs]   last input frames seen by the causal convolution
+    h, c  [1, n_cells, hidden]              LSTM state
+    last  [n_cells] (bool)                  the previous native step spiked in its last bin
+"""
+
+import torch
+from torch import nn
+
+
+class SurrogateNet(nn.Module):
+    """Causal-conv + LSTM surrogate of one cell type.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of drive channels.
+    substeps : int
+        Output bins per native step.
+    conv_channels : int
+        Channels of the causal convolution.
+    kernel : int
+        Kernel length of the causal convolution, in native steps.
+    hidden : int
+        LSTM hidden units.
+    """
+
+    def __init__(self, n_inputs, substeps, conv_channels=32, kernel=3, hidden=64):
+        super().__init__()
+        self.n_inputs = n_inputs
+        self.substeps = substeps
+        self.kernel = kernel
+        self.hidden = hidden
+        self.conv = nn.Conv1d(n_inputs, conv_channels, kernel)
+        self.lstm = nn.LSTM(conv_channels, hidden)
+        self.readout = nn.Linear(hidden, 2 * substeps)
+
+    def config(self):
+        """Constructor arguments, for the cell-type card."""
+        return dict(n_inputs=self.n_inputs, substeps=self.substeps,
+                    conv_channels=self.conv.out_channels, kernel=self.kernel,
+                    hidden=self.hidden)
+
+    def zero_state(self, n_cells, device=None, dtype=torch.float32):
+        """All-zero state for ``n_cells`` cells (not the resting state)."""
+        kw = dict(device=device, dtype=dtype)
+        return (torch.zeros(self.kernel - 1, n_cells, self.n_inputs, **kw),
+                torch.zeros(1, n_cells, self.hidden, **kw),
+                torch.zeros(1, n_cells, self.hidden, **kw),
+                torch.zeros(n_cells, dtype=torch.bool, device=device))
+
+    def forward(self, x, state):
+        """Run a sequence of native steps.
+
+        Parameters
+        ----------
+        x : Tensor [n_steps, n_cells, n_inputs]
+            Normalised drive.
+        state : tuple
+            See the module docstring; the spike flag is passed through untouched.
+
+        Returns
+        -------
+        v : Tensor [n_steps, n_cells, substeps]
+            Normalised v at the end of every output bin.
+        logits : Tensor [n_steps, n_cells, substeps]
+            Spike logit of every output bin.
+        state : tuple
+            State after the last step.
+        """
+        buf, h, c, last = state
+        xx = torch.cat([buf, x], dim=0)                       # [k-1+T, N, C]
+        z = self.conv(xx.permute(1, 2, 0))                    # [N, F, T]
+        z = torch.tanh(z).permute(2, 0, 1)                    # [T, N, F]
+        y, (h, c) = self.lstm(z, (h, c))
+        o = self.readout(y)                                   # [T, N, 2S]
+        s = self.substeps
+        new_buf = xx[xx.shape[0] - (self.kernel - 1):]
+        return o[..., :s], o[..., s:], (new_buf, h, c, last)
+
+
+def detect_spikes(logits, last, threshold):
+    """Spike bins from logits, at most one spike per native step, no host synchronisation.
+
+    A native step spikes in its highest-logit bin when that logit exceeds ``threshold``. A spike
+    in bin 0 is suppressed when the previous step spiked in its last bin (refractoriness across
+    the step boundary).
+
+    Parameters
+    ----------
+    logits : Tensor [n_steps, n_cells, substeps]
+    last : Tensor [n_cells] (bool)
+        Whether the step before ``logits[0]`` spiked in its last bin.
+    threshold : float
+
+    Returns
+    -------
+    spikes : Tensor [n_steps, n_cells, substeps] (bool)
+    last : Tensor [n_cells] (bool)
+        Carried flag for the next call.
+    """
+    s = logits.shape[-1]
+    top, idx = logits.max(dim=-1)
+    fire = top > threshold
+    in_last = fire & (idx == s - 1)
+    prev = torch.cat([last.unsqueeze(0), in_last[:-1]], dim=0)
+    fire = fire & ~(prev & (idx == 0))
+    spikes = nn.functional.one_hot(idx, s).bool() & fire.unsqueeze(-1)
+    return spikes, in_last[-1] if in_last.shape[0] else last
+
+
+def flatten_bins(x):
+    """[n_steps, n_cells, substeps] -> [n_steps * substeps, n_cells] (time-major)."""
+    t, n, s = x.shape
+    return x.permute(0, 2, 1).reshape(t * s, n)

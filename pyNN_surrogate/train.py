@@ -1,0 +1,144 @@
+"""Train a surrogate for a PyNN standard cell type and write its cell-type package.
+
+Usage::
+
+    python -m pyNN_surrogate.train HH_cond_exp [--minutes 28] [--seed 0] [--out DIR]
+
+The pipeline is: ground truth in pyNN.neuron (cached) -> training (truncated BPTT, model
+selection free-running on validation trials) -> evaluation on held-out test trials, 100 s
+stability runs and the f-I curve -> ``<out>/<CellType>/{card.json, weights.pt}``.
+"""
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "celltypes"
+
+
+def parse_param(text):
+    """Parse ``name=value`` into ``(name, float)``."""
+    name, _, value = text.partition("=")
+    if not name or not value:
+        raise argparse.ArgumentTypeError(f"expected name=value, got {text!r}")
+    return name.strip(), float(value)
+
+
+def build_parser():
+    """The command-line parser."""
+    p = argparse.ArgumentParser(
+        prog="python -m pyNN_surrogate.train",
+        description="Train a CNN-LSTM surrogate of a pyNN.neuron standard cell type and "
+                    "write celltypes/<CellType>/{card.json,weights.pt}.")
+    p.add_argument("celltype", help="PyNN standard cell type, e.g. HH_cond_exp")
+    p.add_argument("--minutes", type=float, default=28.0,
+                   help="wall-clock cap on the training loop (default 28); the run is "
+                        "reproducible only if --steps finish first")
+    p.add_argument("--steps", type=int, default=12000,
+                   help="optimiser steps (cosine schedule length, default 12000)")
+    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.add_argument("--gt-seed", type=int, default=1, help="ground-truth input seed")
+    p.add_argument("--trials", type=int, default=600, help="ground-truth trials (default 600)")
+    p.add_argument("--duration", type=float, default=2000.0, help="trial length, ms")
+    p.add_argument("--native-dt", type=float, default=0.5, help="native step, ms (0.5)")
+    p.add_argument("--output-dt", type=float, default=0.1, help="output bin, ms (0.1)")
+    p.add_argument("--param", type=parse_param, action="append", default=[],
+                   metavar="NAME=VALUE", help="non-default cell parameter (repeatable)")
+    p.add_argument("--eval-every", type=int, default=500, help="validate every N steps")
+    p.add_argument("--batch", type=int, default=32, help="trials per batch")
+    p.add_argument("--hidden", type=int, default=64, help="LSTM hidden units")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"directory receiving <CellType>/ (default {DEFAULT_OUT})")
+    p.add_argument("--name", default=None, help="package name (default: the cell type)")
+    p.add_argument("--cache-dir", default=None, help="ground-truth cache directory")
+    p.add_argument("--stability-ms", type=float, default=100000.0,
+                   help="length of the stability runs, ms (default 100000)")
+    p.add_argument("--no-fi", action="store_true", help="skip the f-I curve")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def main(argv=None):
+    """Run the training pipeline; returns the package directory."""
+    args = build_parser().parse_args(argv)
+    t_start = time.perf_counter()
+    import numpy as np
+    import torch
+
+    from .surrogates.package import load_celltype
+    from .training.card import build_card, write_card, write_package
+    from .training.celltypes import get_cell_spec
+    from .training.evaluation import evaluate_package
+    from .training.groundtruth import GroundTruthConfig, generate, split_indices
+    from .training.loop import TrainConfig, train
+
+    torch.set_num_threads(args.threads)
+    cell = get_cell_spec(args.celltype)
+    params = dict(args.param)
+    for name in params:
+        if name in cell.free or name == cell.current_param:
+            raise SystemExit(f"--param {name}: {name} is free in the surrogate's domain "
+                             "and needs no separate training")
+    gt = GroundTruthConfig(celltype=args.celltype, n_trials=args.trials,
+                           duration=args.duration, seed=args.gt_seed, native_dt=args.native_dt,
+                           output_dt=args.output_dt, cell_params=params)
+    data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet)
+    train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
+    cfg = TrainConfig(steps=args.steps, minutes=args.minutes, seed=args.seed,
+                      batch=min(args.batch, len(train_idx)), eval_every=args.eval_every,
+                      hidden=args.hidden)
+    trained = train(data, train_idx, val_idx, cfg, gt.output_dt, cell.v_clip,
+                    progress=not args.quiet)
+    command = "python -m pyNN_surrogate.train " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    card = build_card(cell, gt, trained, data, train_idx, command, args.seed,
+                      time.perf_counter() - t_start, float(data["neuron_seconds"]))
+    card["training"]["split"] = dict(train=len(train_idx), validation=len(val_idx),
+                                     test=len(test_idx), seed=args.gt_seed)
+    out = write_package(args.out / (args.name or args.celltype), card, trained["net"].state_dict())
+    if not args.quiet:
+        print(f"package written to {out}; evaluating ...")
+    pkg = load_celltype(out)
+    card["evaluation"] = evaluate_package(pkg, data, test_idx, gt, cell,
+                                          stability_ms=args.stability_ms,
+                                          with_fi=not args.no_fi)
+    card["initial_values"]["v_rest"] = card["evaluation"]["v_rest_mv"]
+    card["training"]["wall_time_s"] = round(time.perf_counter() - t_start, 1)
+    write_card(out, card)
+    if not args.quiet:
+        print(summary(card))
+    return out
+
+
+def summary(card):
+    """One-paragraph text summary of a card's evaluation."""
+    ev = card.get("evaluation", {})
+    t = ev.get("test", {})
+    if not t:
+        return f"{card['name']}: not evaluated"
+    s2, s10 = t["spikes_2ms"], t["spikes_10ms"]
+    st = ev.get("stability", {})
+    lines = [
+        f"{card['name']} (test: {t['n_trials']} trials x {t['duration_ms']:.0f} ms, "
+        f"free-running)",
+        f"  spikes +/-2 ms  P {s2['precision']:.3f} R {s2['recall']:.3f} F1 {s2['f1']:.3f}",
+        f"  spikes +/-10 ms P {s10['precision']:.3f} R {s10['recall']:.3f} F1 {s10['f1']:.3f}",
+        f"  rate MAE {t['rate_mae_hz']:.2f} Hz (mean rate {t['rate_true_hz']:.1f} Hz)",
+        f"  v r {t['v']['r']:.3f} (VE {t['v']['variance_explained']:.3f}); clipped r "
+        f"{t['v_clipped']['r']:.3f} (VE {t['v_clipped']['variance_explained']:.3f})",
+    ]
+    if st:
+        lines.append(f"  stability: zero-drive drift {st['zero_drive']['max_abs_drift_mv']:.4f}"
+                     f" mV; driven finite {st['moderate_drive']['finite']}, return drift "
+                     f"{st['moderate_drive']['return_to_rest_drift_mv']:.4f} mV")
+    if "fi_curve" in ev:
+        lines.append(f"  f-I MAE {ev['fi_curve']['mae_hz']:.2f} Hz")
+    lines.append(f"  training wall time {card['training']['wall_time_s']:.0f} s")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

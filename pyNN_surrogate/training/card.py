@@ -1,0 +1,164 @@
+"""Writing cell-type packages: ``card.json`` + ``weights.pt`` (+ the weights' SHA-256)."""
+
+import json
+import os
+import platform
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..surrogates.package import CARD_FILE, WEIGHTS_FILE, sha256_file, train_command
+
+UNITS = {"g_exc": "uS", "g_inh": "uS", "i_inj": "nA"}
+MEANING = {
+    "g_exc": "total excitatory conductance",
+    "g_inh": "total inhibitory conductance",
+    "i_inj": "injected current (current sources + i_offset, + synaptic current for "
+             "current-based cells)",
+}
+
+
+def versions():
+    """Versions of the ground-truth and training software."""
+    import neuron
+    import pyNN
+    return dict(pyNN=pyNN.__version__, NEURON=neuron.__version__, torch=torch.__version__,
+                numpy=np.__version__, python=sys.version.split()[0])
+
+
+def machine():
+    """Description of the training machine."""
+    return dict(platform=platform.platform(), processor=platform.processor() or None,
+                machine=platform.machine(), cpu_count=os.cpu_count(),
+                torch_threads=torch.get_num_threads())
+
+
+def cell_parameters(config):
+    """Exact parameters of the ground-truth cell (PyNN defaults updated by ``cell_params``)."""
+    import pyNN.neuron as sim
+    params = dict(getattr(sim, config.celltype).default_parameters)
+    params.update(config.cell_params)
+    return {k: float(v) for k, v in params.items()}
+
+
+def parameter_domain(cell, params, data, train_idx):
+    """The card's parameter domain.
+
+    Synaptic time constants are free (the synapse kernels are exact and the ground truth
+    varied them); ``i_offset`` may take any value within the injected-current range seen in
+    training (it only enters the ``i_inj`` channel); every other parameter is fixed.
+    """
+    ch = list(cell.drive_channels).index("i_inj")
+    i_inj = data["drive"][train_idx][..., ch]
+    domain = {}
+    for name, value in params.items():
+        if name in cell.free:
+            domain[name] = dict(kind="free", note="enters only through the exact synapse "
+                                "kernels; the ground truth varied it over "
+                                f"{cell.tau_e if name.endswith('E') else cell.tau_i} ms")
+        elif name == cell.current_param:
+            domain[name] = dict(kind="range", min=round(float(i_inj.min()), 4),
+                                max=round(float(i_inj.max()), 4),
+                                note="adds to the i_inj channel; range = step-averaged "
+                                     "injected current seen in training (nA); the sum "
+                                     "i_offset + current sources should stay inside it")
+        else:
+            domain[name] = dict(kind="fixed", value=value, rtol=1e-3)
+    return domain
+
+
+def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt_seconds,
+               v_rest=None):
+    """Assemble the card of a freshly trained surrogate (without evaluation numbers)."""
+    scales, v_offset, v_scale = trained["norm"]
+    net = trained["net"]
+    params = cell_parameters(config)
+    return {
+        "format_version": 1,
+        "name": config.celltype,
+        "description": f"CNN-LSTM surrogate of pyNN.neuron {config.celltype}",
+        "native_dt": config.native_dt,
+        "output_dt": config.output_dt,
+        "substeps": int(round(config.native_dt / config.output_dt)),
+        "drive_channels": [
+            dict(name=c, units=UNITS[c], meaning=MEANING[c],
+                 normalisation=dict(kind="asinh", scale=s,
+                                    formula="x_norm = asinh(x / scale)"))
+            for c, s in zip(cell.drive_channels, scales)],
+        "drive_averaging": "mean of the exact drive sampled at t_n, t_n + dt, ... inside "
+                           "native step n (docs/architecture.md, Time)",
+        "outputs": {"v": dict(units="mV", offset=v_offset, scale=v_scale,
+                              formula="v = offset + scale * v_norm, at the end of each "
+                                      "output bin")},
+        "recordables": ["v"],
+        "spike_threshold": trained["threshold"],
+        "spike_rule": "per native step, the highest-logit bin spikes if its logit > "
+                      "spike_threshold; a bin-0 spike right after a last-bin spike is "
+                      "suppressed; reported time = bin centre",
+        "model": dict(kind="cnn_lstm", **net.config(),
+                      n_parameters=int(sum(p.numel() for p in net.parameters()))),
+        "ground_truth": dict(
+            simulator="NEURON", interface="pyNN.neuron", versions=versions(),
+            cell_type=config.celltype, cell_parameters=params, dt=config.dt,
+            config=asdict(config), neuron_seconds=float(gt_seconds),
+            n_trials=int(len(data["v"])),
+            silent_fraction=float(np.mean(data["spike_counts"] == 0)),
+            median_rate_hz=float(np.median(data["spike_counts"]) * 1000.0 / config.duration),
+            inputs="per trial: merged excitatory and inhibitory Poisson trains "
+                   "(SpikeSourceArray) with piecewise-constant changing rates, zero-rate "
+                   "pauses and bursts, PSP sizes 0.1-8 mV, random synaptic time constants in "
+                   "70% of trials (PyNN defaults otherwise); families silent/sub/driven; "
+                   f"{config.current_fraction:.0%} of trials with injected DC, step or noisy "
+                   "current (StepCurrentSource); 300 ms input-free settling discarded"),
+        "domain": parameter_domain(cell, params, data, train_idx),
+        "initial_values": {"v": dict(
+            policy="rest",
+            note="the surrogate always starts from its own resting state (v_rest, obtained "
+                 "by running it on zero drive until settled); a PyNN v_init/initialize(v=...) "
+                 "is not honoured; the ground truth started every trial at rest "
+                 "(300 ms settling from v = -65 mV)"),
+            "v_rest": v_rest},
+        "training": dict(
+            command=command, train_command_template=train_command(config.celltype,
+                                                                  config.cell_params),
+            seed=seed, wall_time_s=round(float(wall_s), 1),
+            training_loop_s=round(float(trained["wall_s"]), 1),
+            steps_done=trained["steps_done"], stopped_by_time=trained["stopped_by_time"],
+            hyperparameters=trained["config"], machine=machine(),
+            split=dict(train=int(len(train_idx))),
+            validation=trained["validation"]),
+        "weights": {"file": WEIGHTS_FILE, "sha256": None},
+    }
+
+
+def write_package(out_dir, card, state_dict):
+    """Write ``weights.pt`` and ``card.json`` (with the weights' SHA-256) into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    weights = out / WEIGHTS_FILE
+    torch.save({k: v.detach().cpu().clone() for k, v in state_dict.items()}, weights)
+    card["weights"] = {"file": WEIGHTS_FILE, "sha256": sha256_file(weights),
+                       "bytes": weights.stat().st_size}
+    write_card(out, card)
+    return out
+
+
+def write_card(out_dir, card):
+    """(Re)write ``card.json`` atomically."""
+    path = Path(out_dir) / CARD_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=2, default=_jsonable) + "\n")
+    tmp.replace(path)
+
+
+def _jsonable(x):
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, (tuple, set)):
+        return list(x)
+    raise TypeError(f"not JSON serialisable: {type(x)}")

@@ -1,0 +1,185 @@
+"""Evaluation of a cell-type package against pyNN.neuron, free-running from rest.
+
+Everything goes through :class:`~pyNN_surrogate.surrogates.SurrogateRuntime`, exactly as the
+engine uses it: drive in PyNN units, the resting state from ``initial_state``, the tuned spike
+threshold of the card.
+"""
+
+import numpy as np
+import torch
+
+from .groundtruth import GroundTruthConfig, simulate
+from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
+
+FI_AMPLITUDES = (-0.2, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)  # x i_scale/0.3
+
+
+def run_runtime(runtime, drive, chunk=2000):
+    """Run a runtime free-running from rest.
+
+    Parameters
+    ----------
+    runtime : SurrogateRuntime
+    drive : ndarray [n_trials, n_steps, n_channels] (PyNN units)
+    chunk : int
+        Native steps per ``run`` call (the result does not depend on it).
+
+    Returns
+    -------
+    v : ndarray [n_trials, n_bins] (mV)
+    spikes : ndarray [n_trials, n_bins] (bool)
+    """
+    x = torch.as_tensor(np.ascontiguousarray(np.transpose(drive, (1, 0, 2))),
+                        dtype=runtime.dtype, device=runtime.device)
+    state = runtime.initial_state(x.shape[1])
+    vs, ss = [], []
+    for c0 in range(0, x.shape[0], chunk):
+        out, spk, state = runtime.run(x[c0:c0 + chunk], state)
+        vs.append(out["v"].cpu())
+        ss.append(spk.cpu())
+    return torch.cat(vs).T.numpy(), torch.cat(ss).T.numpy()
+
+
+def accuracy(runtime, drive, v_true, true_trains, output_dt, duration, v_clip=-40.0):
+    """Spike, rate and v accuracy of a runtime on ground-truth trials.
+
+    Returns
+    -------
+    dict
+        ``spikes_2ms`` and ``spikes_10ms`` (precision/recall/F1 and counts), ``rate_mae_hz``,
+        ``rate_true_hz`` / ``rate_pred_hz`` (means), ``v`` and ``v_clipped`` (r, variance
+        explained, rmse), ``n_trials``, ``duration_ms``.
+    """
+    v_pred, s_pred = run_runtime(runtime, drive)
+    pred_trains = bins_to_times(s_pred, output_dt)
+    n = len(true_trains)
+    return dict(
+        n_trials=n, duration_ms=float(duration),
+        spikes_2ms=spike_scores(true_trains, pred_trains, 2.0),
+        spikes_10ms=spike_scores(true_trains, pred_trains, 10.0),
+        rate_mae_hz=rate_mae(true_trains, pred_trains, duration),
+        rate_true_hz=float(sum(map(len, true_trains)) * 1000.0 / duration / max(n, 1)),
+        rate_pred_hz=float(sum(map(len, pred_trains)) * 1000.0 / duration / max(n, 1)),
+        v=v_scores(v_true, v_pred),
+        v_clipped=dict(v_scores(v_true, v_pred, clip=v_clip), clip_mv=v_clip))
+
+
+def _filtered_poisson(rng, n, rate, weight, tau, dt):
+    """Exact exponential-kernel response to a Poisson train, sampled every dt."""
+    from scipy.signal import lfilter
+    counts = rng.poisson(rate * dt / 1000.0, n).astype(float)
+    decay = np.exp(-dt / tau)
+    return lfilter([weight], [1.0, -decay], counts)
+
+
+def stability(runtime, cell, duration=100000.0, seed=0):
+    """Long free-running runs: zero drive, then moderate Poisson drive followed by rest.
+
+    Parameters
+    ----------
+    runtime : SurrogateRuntime
+    cell : CellSpec
+    duration : float
+        Length of each run (ms).
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``zero_drive``: ``finite``, ``max_abs_drift_mv`` (max |v - v_rest|),
+        ``final_drift_mv``; ``moderate_drive``: ``finite``, ``rate_hz``, ``v_min``, ``v_max``,
+        ``return_to_rest_drift_mv`` (|v - v_rest| max over the last 100 ms of a 1 s
+        zero-drive tail).
+    """
+    native_dt = runtime.native_dt
+    n_steps = int(round(duration / native_dt))
+    c = runtime.n_channels
+    v0, _ = run_runtime(runtime, np.zeros((1, n_steps, c), np.float32), chunk=20000)
+    zero = dict(finite=bool(np.isfinite(v0).all()),
+                max_abs_drift_mv=float(np.abs(v0 - runtime.v_rest).max()),
+                final_drift_mv=float(abs(v0[0, -1] - runtime.v_rest)))
+    # moderate drive, synthesised at dt = 0.025 ms with exact kernels, then step-averaged
+    rng = np.random.default_rng(seed)
+    dt, per = 0.025, int(round(native_dt / 0.025))
+    n_fine = n_steps * per
+    if cell.synapse == "conductance":
+        g_e = _filtered_poisson(rng, n_fine, 2000.0, 0.15 * cell.g_leak, 5.0, dt)
+        g_i = _filtered_poisson(rng, n_fine, 1000.0, 0.2 * cell.g_leak, 10.0, dt)
+        chans = [g_e, g_i, np.zeros(n_fine)]
+    else:
+        i_e = _filtered_poisson(rng, n_fine, 2000.0, 0.3 * cell.i_scale, 5.0, dt)
+        i_i = _filtered_poisson(rng, n_fine, 1000.0, -0.3 * cell.i_scale, 5.0, dt)
+        chans = [i_e + i_i]
+    drive = np.stack([ch.reshape(n_steps, per).mean(-1) for ch in chans], -1)
+    tail = int(round(1000.0 / native_dt))
+    drive = np.concatenate([drive, np.zeros((tail, c))])[None].astype(np.float32)
+    v1, s1 = run_runtime(runtime, drive, chunk=20000)
+    n_drive_bins = n_steps * runtime.substeps
+    last = int(round(100.0 / native_dt)) * runtime.substeps
+    moderate = dict(finite=bool(np.isfinite(v1).all()),
+                    rate_hz=float(s1[0, :n_drive_bins].sum() * 1000.0 / duration),
+                    v_min=float(v1.min()), v_max=float(v1.max()),
+                    return_to_rest_drift_mv=float(np.abs(v1[0, -last:] - runtime.v_rest).max()))
+    return dict(duration_ms=float(duration), zero_drive=zero, moderate_drive=moderate)
+
+
+def fi_curve(runtime, config, cell, duration=1000.0):
+    """Firing rate vs DC current, surrogate against pyNN.neuron.
+
+    Returns
+    -------
+    dict
+        ``amplitudes_na``, ``rate_neuron_hz``, ``rate_surrogate_hz``, ``mae_hz``.
+    """
+    amps = np.array(FI_AMPLITUDES) * cell.i_scale / 0.3
+    cfg = GroundTruthConfig(**{**config.__dict__, "duration": duration,
+                               "n_trials": len(amps)})
+    trials = [dict(family="fi", tau_e=None, tau_i=None, w_e=0.0, w_i=0.0, exc=np.zeros(0),
+                   inh=np.zeros(0), current=("dc", np.array([0.0]), np.array([a])))
+              for a in amps]
+    raw = simulate(cfg, trials)
+    rate_nrn = np.array([len(s) for s in raw["spikes"]]) * 1000.0 / duration
+    n_steps = int(round(duration / runtime.native_dt))
+    drive = np.zeros((len(amps), n_steps, runtime.n_channels), np.float32)
+    drive[:, :, runtime.channels.index("i_inj")] = amps[:, None]
+    _, spk = run_runtime(runtime, drive)
+    rate_sur = spk.sum(1) * 1000.0 / duration
+    return dict(amplitudes_na=amps.tolist(), rate_neuron_hz=rate_nrn.tolist(),
+                rate_surrogate_hz=rate_sur.tolist(),
+                mae_hz=float(np.mean(np.abs(rate_nrn - rate_sur))))
+
+
+def evaluate_package(pkg, data, test_idx, config, cell, stability_ms=100000.0,
+                     with_fi=True):
+    """All evaluation numbers of a package (held-out accuracy, stability, f-I curve).
+
+    Parameters
+    ----------
+    pkg : CellTypePackage
+    data : dict
+        Ground-truth data set.
+    test_idx : array of int
+        Held-out trials.
+    config : GroundTruthConfig
+    cell : CellSpec
+    stability_ms : float
+        Length of the stability runs (ms).
+    with_fi : bool
+        Also measure the f-I curve (runs NEURON).
+
+    Returns
+    -------
+    dict
+    """
+    torch.set_num_threads(1)
+    rt = pkg.runtime("cpu")
+    trains = np.split(data["spike_times"], np.cumsum(data["spike_counts"])[:-1])
+    res = dict(test=accuracy(rt, data["drive"][test_idx], data["v"][test_idx],
+                             [trains[i] for i in test_idx], pkg.output_dt, config.duration,
+                             cell.v_clip))
+    res["test"]["trial_seconds"] = float(config.duration / 1000.0)
+    res["stability"] = stability(rt, cell, stability_ms)
+    if with_fi:
+        res["fi_curve"] = fi_curve(rt, config, cell)
+    res["v_rest_mv"] = rt.v_rest
+    return res

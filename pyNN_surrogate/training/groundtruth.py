@@ -1,0 +1,412 @@
+"""Ground truth for surrogate training: pyNN.neuron simulations of a PyNN standard cell.
+
+Many trials are simulated as many independent cells in one NEURON run. Every trial is one cell
+with its own excitatory and inhibitory spike trains (one ``SpikeSourceArray`` each, standing for
+the merged input of many presynaptic cells, with piecewise-constant changing rates and bursts)
+and, in about a third of the trials, its own injected current (DC, steps or noise, all given to
+NEURON as a ``StepCurrentSource`` so that the drive is known exactly).
+
+The network first settles for ``settle`` ms without input; this part is discarded, so every
+trial starts at rest. Each trial also begins with a short input-free ``lead_in``.
+
+The recorded traces (at ``dt``) are then turned into surrogate training data exactly as the
+architecture contract's *Time* section says: the drive of native step ``n`` is the mean of the
+``dt`` samples at ``t_n, t_n + dt, ...`` inside the step; ``v`` is sampled at the end of every
+``output_dt`` bin; a spike at time ``t`` falls into bin ``floor(t / output_dt)``.
+"""
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .celltypes import get_cell_spec
+
+DATA_VERSION = 2  # bump when the generator changes, so stale caches are not reused
+MIN_GAP = 1e-6  # ms, minimum interval between input spikes of one train
+NOISE_DTS = (0.1, 0.5, 1.0, 2.0, 5.0)  # ms, update intervals of the noisy currents
+
+
+@dataclass
+class GroundTruthConfig:
+    """Settings of one ground-truth data set.
+
+    Parameters
+    ----------
+    celltype : str
+        PyNN standard cell type name.
+    n_trials : int
+        Number of trials (independent cells).
+    duration : float
+        Length of every trial (ms), lead-in included.
+    seed : int
+        Seed of the input generator.
+    dt : float
+        NEURON time step (ms).
+    native_dt, output_dt : float
+        Surrogate native and output steps (ms).
+    settle : float
+        Input-free time simulated and discarded before every trial (ms).
+    lead_in : float
+        Input-free start of every recorded trial (ms).
+    current_fraction : float
+        Fraction of trials with injected current.
+    max_rate : float
+        Cap on the merged input rate of one spike train (Hz).
+    cell_params : dict
+        Cell parameters that differ from the PyNN defaults (fixed in every trial).
+    """
+
+    celltype: str = "HH_cond_exp"
+    n_trials: int = 480
+    duration: float = 2000.0
+    seed: int = 1
+    dt: float = 0.025
+    native_dt: float = 0.5
+    output_dt: float = 0.1
+    settle: float = 300.0
+    lead_in: float = 20.0
+    current_fraction: float = 1 / 3
+    max_rate: float = 20000.0
+    cell_params: dict = field(default_factory=dict)
+
+    def key(self):
+        """Short hash identifying this configuration (used for cache file names)."""
+        text = json.dumps(dict(asdict(self), version=DATA_VERSION), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _log_uniform(rng, lo, hi):
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+def _rate_profile(rng, duration, lead_in, p_zero=0.15, p_burst=0.3):
+    """Piecewise-constant relative rate profile: (edges [m+1], levels [m]), ms."""
+    edges, levels = [0.0, lead_in], [0.0]
+    t = lead_in
+    while t < duration:
+        seg = max(10.0, rng.exponential(250.0))
+        level = 0.0 if rng.random() < p_zero else _log_uniform(rng, 0.1, 3.0)
+        t = min(duration, t + seg)
+        edges.append(t)
+        levels.append(level)
+    edges, levels = np.array(edges), np.array(levels)
+    if rng.random() < p_burst:  # short bursts on top of the profile
+        n_burst = rng.poisson(2.0 * duration / 1000.0)
+        for _ in range(n_burst):
+            start = rng.uniform(lead_in, duration)
+            stop = min(duration, start + rng.uniform(5.0, 30.0))
+            factor = rng.uniform(3.0, 10.0)
+            edges, levels = _overlay(edges, levels, start, stop, factor)
+    return edges, levels
+
+
+def _overlay(edges, levels, start, stop, factor):
+    """Multiply a piecewise-constant profile by ``factor`` (min level 0.3) on [start, stop)."""
+    new_edges = np.unique(np.concatenate([edges, [start, stop]]))
+    mids = 0.5 * (new_edges[:-1] + new_edges[1:])
+    new_levels = levels[np.searchsorted(edges, mids, side="right") - 1]
+    inside = (mids >= start) & (mids < stop)
+    new_levels[inside] = np.maximum(new_levels[inside], 0.3) * factor
+    return new_edges, new_levels
+
+
+def _poisson_train(rng, edges, levels, rate, dt):
+    """Inhomogeneous Poisson train (ms, strictly increasing) for a piecewise rate profile."""
+    times = []
+    for t0, t1, level in zip(edges[:-1], edges[1:], levels):
+        lam = rate * level * (t1 - t0) / 1000.0
+        if lam > 0:
+            times.append(rng.uniform(t0, t1, rng.poisson(lam)))
+    if not times:
+        return np.zeros(0)
+    t = np.sort(np.concatenate(times))
+    # NEURON's VecStim stops a train at a time that is not strictly after the previous one
+    # (rounding of event times), so keep times apart; drops are rare (gaps ~ 1e-6 ms).
+    keep = np.ones(len(t), bool)
+    keep[1:] = np.diff(t) > MIN_GAP
+    t = t[keep]
+    return t[t > dt]
+
+
+def _draw_current(rng, duration, lead_in, i_scale):
+    """One injected current as a step function: (times, amplitudes) in ms, nA."""
+    grid = 0.1  # change times on a 0.1 ms grid, representable at both usual user dts
+    kind = rng.choice(["dc", "step", "noisy"], p=[0.3, 0.4, 0.3])
+    if kind == "dc":
+        start = rng.uniform(lead_in, 0.5 * duration)
+        stop = duration if rng.random() < 0.5 else rng.uniform(start + 50, duration + 50)
+        amp = rng.uniform(-0.5, 2.5) * i_scale
+        times, amps = [start, stop], [amp, 0.0]
+    elif kind == "step":
+        times, amps, t = [], [], lead_in
+        while t < duration:
+            times.append(t)
+            amps.append(0.0 if rng.random() < 0.2 else rng.uniform(-1.0, 3.0) * i_scale)
+            t += max(10.0, rng.exponential(200.0))
+    else:
+        start = rng.uniform(lead_in, 0.5 * duration)
+        stop = rng.uniform(start + 100.0, duration + 100.0)
+        noise_dt = float(rng.choice(NOISE_DTS))
+        mean = rng.uniform(-0.5, 2.0) * i_scale
+        stdev = rng.uniform(0.1, 1.5) * i_scale
+        times = np.arange(start, min(stop, duration), noise_dt)
+        amps = list(mean + stdev * rng.standard_normal(len(times)))
+        times, amps = list(times), amps + [0.0]
+        times.append(min(stop, duration))
+    times = np.round(np.asarray(times, float) / grid) * grid
+    amps = np.asarray(amps, float)
+    keep = np.concatenate([np.diff(times) > 0, [True]]) & (times < duration)
+    return str(kind), times[keep], amps[keep]
+
+
+def draw_trials(config):
+    """Draw the random inputs of every trial.
+
+    Parameters
+    ----------
+    config : GroundTruthConfig
+
+    Returns
+    -------
+    list of dict
+        One dict per trial with keys ``family``, ``tau_e``, ``tau_i`` (ms), ``w_e``, ``w_i``
+        (uS, or nA for current-based cells), ``exc``, ``inh`` (spike times, ms from trial
+        start), ``current`` (``None`` or ``(kind, times, amplitudes)``).
+    """
+    cell = get_cell_spec(config.celltype)
+    rng = np.random.default_rng(config.seed)
+    trials = []
+    for _ in range(config.n_trials):
+        family = rng.choice(["silent", "sub", "driven"], p=[0.12, 0.28, 0.60])
+        if rng.random() < 0.3:
+            tau_e, tau_i = None, None  # the cell type's defaults
+        else:
+            tau_e, tau_i = _log_uniform(rng, *cell.tau_e), _log_uniform(rng, *cell.tau_i)
+        te = tau_e if tau_e is not None else cell.tau_defaults[0]
+        ti = tau_i if tau_i is not None else cell.tau_defaults[1]
+        # weights from target PSP amplitudes (mV); mean conductances relative to g_leak
+        dv_e, dv_i = _log_uniform(rng, 0.1, 8.0), _log_uniform(rng, 0.1, 5.0)
+        g_e = {"silent": 0.0, "sub": _log_uniform(rng, 0.01, 0.2),
+               "driven": _log_uniform(rng, 0.05, 2.0)}[family] * cell.g_leak
+        g_i = 0.0 if rng.random() < 0.15 else _log_uniform(rng, 0.05, 5.0) * cell.g_leak
+        if family == "silent":
+            g_i *= rng.uniform(0, 1) < 0.5
+        w_e = dv_e * cell.cm / (te * 65.0)
+        w_i = dv_i * cell.cm / (ti * 15.0)
+        r_e = g_e / (w_e * te * 1e-3) if g_e > 0 else 0.0
+        r_i = g_i / (w_i * ti * 1e-3) if g_i > 0 else 0.0
+        if r_e > config.max_rate:
+            w_e, r_e = g_e / (config.max_rate * te * 1e-3), config.max_rate
+        if r_i > config.max_rate:
+            w_i, r_i = g_i / (config.max_rate * ti * 1e-3), config.max_rate
+        if cell.synapse == "current":  # PSP amplitude -> current weight (nA), inh negative
+            w_e, w_i = dv_e * cell.cm / te, -dv_i * cell.cm / ti
+        edges_e, levels_e = _rate_profile(rng, config.duration, config.lead_in)
+        if rng.random() < 0.5:  # inhibition tracks excitation
+            edges_i, levels_i = edges_e, levels_e
+        else:
+            edges_i, levels_i = _rate_profile(rng, config.duration, config.lead_in)
+        current = None
+        if rng.random() < config.current_fraction:
+            current = _draw_current(rng, config.duration, config.lead_in, cell.i_scale)
+        trials.append(dict(
+            family=str(family), tau_e=tau_e, tau_i=tau_i, w_e=w_e, w_i=w_i,
+            exc=_poisson_train(rng, edges_e, levels_e, r_e, config.dt),
+            inh=_poisson_train(rng, edges_i, levels_i, r_i, config.dt),
+            current=current))
+    return trials
+
+
+def current_trace(times, amplitudes, t):
+    """Exact value of a step current at times ``t`` (0 before the first step)."""
+    idx = np.searchsorted(times, t + 1e-9, side="right") - 1
+    out = np.where(idx >= 0, np.asarray(amplitudes)[np.maximum(idx, 0)], 0.0)
+    return out
+
+
+def simulate(config, trials):
+    """Run all trials in one pyNN.neuron simulation.
+
+    Parameters
+    ----------
+    config : GroundTruthConfig
+    trials : list of dict
+        As returned by :func:`draw_trials`.
+
+    Returns
+    -------
+    dict
+        ``v``, ``g_exc``, ``g_inh``, ``i_inj``: arrays [n_trials, n_samples] sampled every
+        ``dt`` from the trial start (lead-in included, settle removed);
+        ``spikes``: list of arrays of spike times (ms from trial start).
+    """
+    import pyNN.neuron as sim
+    from pyNN.parameters import Sequence
+
+    cell = get_cell_spec(config.celltype)
+    dt, settle, n = config.dt, config.settle, len(trials)
+    sim.setup(timestep=dt, min_delay=0.1)
+    celltype_cls = getattr(sim, config.celltype)
+    defaults = celltype_cls.default_parameters
+    tau_e = np.array([t["tau_e"] or defaults["tau_syn_E"] for t in trials])
+    tau_i = np.array([t["tau_i"] or defaults["tau_syn_I"] for t in trials])
+    pop = sim.Population(n, celltype_cls(tau_syn_E=tau_e, tau_syn_I=tau_i,
+                                         **config.cell_params))
+    delay = 0.1
+    sources = {}
+    for name, key, receptor in (("exc", "w_e", "excitatory"), ("inh", "w_i", "inhibitory")):
+        trains = [Sequence(t[name] + settle - delay) for t in trials]
+        sources[name] = sim.Population(n, sim.SpikeSourceArray(spike_times=trains))
+        conns = [(i, i, abs(t[key]), delay) for i, t in enumerate(trials)]
+        sim.Projection(sources[name], pop, sim.FromListConnector(conns),
+                       sim.StaticSynapse(), receptor_type=receptor)
+    for i, t in enumerate(trials):
+        if t["current"] is not None:
+            _, times, amps = t["current"]
+            src = sim.StepCurrentSource(times=times + settle, amplitudes=amps)
+            src.inject_into(pop[i:i + 1])
+    variables = ["v", "spikes"]
+    if cell.synapse == "conductance":
+        variables += ["gsyn_exc", "gsyn_inh"]
+    pop.record(variables)
+    sim.run(settle + config.duration)
+    seg = pop.get_data().segments[0]
+    i0 = int(round(settle / dt))
+    n_samples = int(round(config.duration / dt)) + 1
+    out = {}
+    for sig in seg.analogsignals:
+        arr = np.asarray(sig.magnitude, dtype=np.float64).T  # [n, samples]
+        out[sig.name] = arr[:, i0:i0 + n_samples]
+    spikes = [None] * n
+    for st in seg.spiketrains:
+        idx = st.annotations.get("source_index")
+        tt = np.asarray(st.magnitude, float) - settle
+        spikes[idx] = tt[tt >= 0]
+    sim.end()
+    t_grid = np.arange(n_samples) * dt
+    i_inj = np.zeros((n, n_samples))
+    for i, t in enumerate(trials):
+        if t["current"] is not None:
+            i_inj[i] = current_trace(t["current"][1], t["current"][2], t_grid)
+    res = {"v": out["v"], "i_inj": i_inj, "spikes": spikes}
+    if cell.synapse == "conductance":
+        res["g_exc"], res["g_inh"] = out["gsyn_exc"], out["gsyn_inh"]
+    else:
+        res["i_inj"] = i_inj + _current_synapses(trials, tau_e, tau_i, t_grid, delay)
+    return res
+
+
+def _current_synapses(trials, tau_e, tau_i, t_grid, delay):
+    """Exact exponential synaptic currents (nA) of current-based cells on the dt grid."""
+    dt = t_grid[1] - t_grid[0]
+    out = np.zeros((len(trials), len(t_grid)))
+    for i, t in enumerate(trials):
+        for name, key, tau in (("exc", "w_e", tau_e[i]), ("inh", "w_i", tau_i[i])):
+            k = np.round(np.asarray(t[name]) / dt).astype(int)
+            k = k[k < len(t_grid)]
+            counts = np.bincount(k, minlength=len(t_grid)).astype(float)
+            decay = np.exp(-dt / tau)
+            x = 0.0
+            trace = np.empty(len(t_grid))
+            for j in range(len(t_grid)):  # tiny scalar filter, fine for ~1e5 samples
+                x = x * decay + t[key] * counts[j]
+                trace[j] = x
+            out[i] += trace
+    return out
+
+
+def resample(config, raw, channels):
+    """Turn raw dt-sampled traces into surrogate data (see the module docstring).
+
+    Returns
+    -------
+    dict
+        ``drive`` [n, n_steps, n_channels] (float32, PyNN units), ``v`` [n, n_bins] (float32,
+        mV, end of bins), ``spike_bins`` [n, n_bins] (uint8), ``spike_times`` (flat float64)
+        and ``spike_counts`` [n] (per-trial number of spikes).
+    """
+    per_step = int(round(config.native_dt / config.dt))
+    per_bin = int(round(config.output_dt / config.dt))
+    n_steps = int(round(config.duration / config.native_dt))
+    n_bins = n_steps * int(round(config.native_dt / config.output_dt))
+    n = raw["v"].shape[0]
+    drive = np.stack([raw[c][:, :n_steps * per_step].reshape(n, n_steps, per_step).mean(-1)
+                      for c in channels], axis=-1).astype(np.float32)
+    v = raw["v"][:, per_bin:(n_bins + 1) * per_bin:per_bin].astype(np.float32)
+    bins = np.zeros((n, n_bins), np.uint8)
+    for i, st in enumerate(raw["spikes"]):
+        b = np.floor(st / config.output_dt + 1e-6).astype(int)
+        bins[i, b[b < n_bins]] = 1
+    counts = np.array([len(s) for s in raw["spikes"]])
+    flat = np.concatenate(raw["spikes"]) if n else np.zeros(0)
+    return dict(drive=drive, v=v, spike_bins=bins, spike_times=flat, spike_counts=counts)
+
+
+def default_cache_dir():
+    """Cache directory: ``$PYNN_SURROGATE_CACHE`` or ``~/.cache/pyNN_surrogate``."""
+    return Path(os.environ.get("PYNN_SURROGATE_CACHE",
+                               Path.home() / ".cache" / "pyNN_surrogate"))
+
+
+def generate(config, cache_dir=None, verbose=True):
+    """Generate (or load from cache) the data set for ``config``.
+
+    Parameters
+    ----------
+    config : GroundTruthConfig
+    cache_dir : path-like, optional
+        Where ``.npz`` files are cached; ``None`` uses :func:`default_cache_dir`; ``False``
+        disables caching.
+    verbose : bool
+        Print what happens.
+
+    Returns
+    -------
+    dict
+        As :func:`resample`, plus ``family`` [n] (str), ``has_current`` [n] (bool) and
+        ``neuron_seconds`` (wall time of the NEURON run).
+    """
+    import time
+    cache = None
+    if cache_dir is not False:
+        cache = Path(cache_dir or default_cache_dir()) / (
+            f"gt_{config.celltype}_{config.key()}.npz")
+        if cache.exists():
+            if verbose:
+                print(f"ground truth: loading {cache}")
+            with np.load(cache) as f:
+                return {k: f[k] for k in f.files}
+    cell = get_cell_spec(config.celltype)
+    trials = draw_trials(config)
+    if verbose:
+        print(f"ground truth: simulating {len(trials)} trials x {config.duration} ms of "
+              f"{config.celltype} in pyNN.neuron (dt {config.dt} ms)")
+    t0 = time.perf_counter()
+    raw = simulate(config, trials)
+    elapsed = time.perf_counter() - t0
+    data = resample(config, raw, cell.drive_channels)
+    data["family"] = np.array([t["family"] for t in trials])
+    data["has_current"] = np.array([t["current"] is not None for t in trials])
+    data["neuron_seconds"] = np.array(elapsed)
+    if verbose:
+        rates = data["spike_counts"] / (config.duration / 1000.0)
+        print(f"ground truth: {elapsed:.1f} s; silent {np.mean(rates == 0):.0%}, "
+              f"median rate {np.median(rates):.1f} Hz, max {rates.max():.1f} Hz")
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, **data)
+        tmp.replace(cache)
+    return data
+
+
+def split_indices(n, fractions=(0.8, 0.1, 0.1), seed=0):
+    """Split trial indices into train/val/test (by trial, seeded)."""
+    perm = np.random.default_rng(seed).permutation(n)
+    n_train = int(round(fractions[0] * n))
+    n_val = int(round(fractions[1] * n))
+    return perm[:n_train], perm[n_train:n_train + n_val], perm[n_train + n_val:]

@@ -1,0 +1,250 @@
+"""Training loop: truncated BPTT over whole trials from rest, free-running model selection."""
+
+import copy
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from ..surrogates.model import SurrogateNet, detect_spikes
+from .metrics import bins_to_times, spike_scores, v_scores
+
+THRESHOLD_GRID = np.linspace(-4.0, 6.0, 51)
+
+
+@dataclass
+class TrainConfig:
+    """Training hyper-parameters.
+
+    Parameters
+    ----------
+    steps : int
+        Optimiser steps (one per chunk); the cosine schedule spans them.
+    minutes : float
+        Hard wall-clock cap; training stops early (and says so) when it is reached.
+    seed : int
+    batch : int
+        Trials per batch.
+    chunk : int
+        Native steps per truncated-BPTT chunk (state carried across chunks of a trial).
+    lr : float
+        Initial Adam learning rate (cosine decay to 2% of it).
+    pos_weight : float
+        BCE weight of spike bins.
+    spike_weight : float
+        Weight of the spike loss relative to the v loss.
+    huber_delta : float
+        Huber loss threshold on normalised v (spike peaks would dominate a plain MSE).
+    eval_every : int
+        Free-running validation every this many steps (model selection).
+    conv_channels, kernel, hidden : int
+        Network size (see :class:`SurrogateNet`).
+    skip_steps : int
+        Native steps at the start of each trial excluded from the loss (zero-state transient).
+    """
+
+    steps: int = 12000
+    minutes: float = 28.0
+    seed: int = 0
+    batch: int = 32
+    chunk: int = 200
+    lr: float = 3e-3
+    pos_weight: float = 30.0
+    spike_weight: float = 1.0
+    huber_delta: float = 1.0
+    eval_every: int = 500
+    conv_channels: int = 32
+    kernel: int = 3
+    hidden: int = 64
+    skip_steps: int = 4
+
+
+def fit_normalisation(drive, v):
+    """Per-channel drive scales and v offset/scale from training data.
+
+    Parameters
+    ----------
+    drive : ndarray [n, n_steps, n_channels] (PyNN units)
+    v : ndarray [n, n_bins] (mV)
+
+    Returns
+    -------
+    scales : list of float
+        Drive normalisation ``asinh(x / scale)``; scale = std of the channel over the
+        training set (1 if the channel is constant zero).
+    v_offset, v_scale : float
+        ``v = v_offset + v_scale * v_norm``.
+    """
+    flat = drive.reshape(-1, drive.shape[-1]).astype(np.float64)
+    scales = [float(s) if s > 0 else 1.0 for s in flat.std(axis=0)]
+    return scales, float(np.median(v)), float(v.std())
+
+
+def normalise(drive, scales):
+    """``asinh(drive / scales)`` as a float32 tensor [n, n_steps, n_channels]."""
+    return torch.asinh(torch.as_tensor(drive, dtype=torch.float32)
+                       / torch.tensor(scales, dtype=torch.float32))
+
+
+@torch.no_grad()
+def predict(net, x, batch=64, state_fn=None):
+    """Free-running prediction over whole trials.
+
+    Parameters
+    ----------
+    net : SurrogateNet
+    x : Tensor [n, n_steps, n_channels]
+        Normalised drive.
+    batch : int
+    state_fn : callable, optional
+        ``state_fn(n_cells)`` -> initial state; default: the zero state.
+
+    Returns
+    -------
+    v_norm, logits : Tensor [n, n_steps, substeps]
+    """
+    vs, ls = [], []
+    for i in range(0, x.shape[0], batch):
+        xb = x[i:i + batch].transpose(0, 1)
+        st = state_fn(xb.shape[1]) if state_fn else net.zero_state(xb.shape[1])
+        v, lg, _ = net(xb, st)
+        vs.append(v.transpose(0, 1))
+        ls.append(lg.transpose(0, 1))
+    return torch.cat(vs), torch.cat(ls)
+
+
+def logits_to_bins(logits, threshold):
+    """Spike bins [n, n_steps * substeps] (numpy bool) from logits [n, n_steps, substeps]."""
+    lg = logits.transpose(0, 1)
+    spikes, _ = detect_spikes(lg, torch.zeros(lg.shape[1], dtype=torch.bool), threshold)
+    n_steps, n, s = spikes.shape
+    return spikes.permute(1, 0, 2).reshape(n, n_steps * s).numpy()
+
+
+def tune_threshold(logits, true_trains, output_dt, tol=2.0, grid=THRESHOLD_GRID):
+    """Spike threshold maximising F1 at ``tol`` ms; returns ``(threshold, f1)``."""
+    best = (float(grid[0]), -1.0)
+    for thr in grid:
+        pred = bins_to_times(logits_to_bins(logits, float(thr)), output_dt)
+        f1 = spike_scores(true_trains, pred, tol)["f1"]
+        if f1 > best[1] + 1e-9:
+            best = (float(thr), f1)
+    return best
+
+
+def validate(net, x, v_true, true_trains, norm, output_dt, v_clip):
+    """Free-running validation: tuned threshold, F1 at 2 ms, clipped v r, combined score."""
+    v_norm, logits = predict(net, x)
+    thr, f1 = tune_threshold(logits, true_trains, output_dt)
+    _, v_offset, v_scale = norm
+    v = (v_offset + v_scale * v_norm).reshape(v_norm.shape[0], -1).numpy()
+    r = v_scores(v_true, v, clip=v_clip)["r"]
+    return dict(threshold=thr, f1_2ms=f1, v_r_clipped=r, score=f1 + r)
+
+
+def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True):
+    """Train a surrogate.
+
+    Parameters
+    ----------
+    data : dict
+        Ground-truth data set (see :func:`..groundtruth.generate`).
+    train_idx, val_idx : array of int
+        Trial indices for training and validation.
+    cfg : TrainConfig
+    output_dt : float
+        Output bin width (ms).
+    v_clip : float
+        Clip level of the v metric used for model selection (mV).
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    dict
+        ``net`` (best model, CPU float32), ``norm`` (scales, v_offset, v_scale),
+        ``threshold``, ``validation`` (best validation metrics), ``history``, ``steps_done``,
+        ``stopped_by_time`` and ``wall_s``.
+    """
+    from tqdm import tqdm
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    drive, v, bins = data["drive"], data["v"], data["spike_bins"]
+    n_steps = drive.shape[1]
+    substeps = v.shape[1] // n_steps
+    norm = fit_normalisation(drive[train_idx], v[train_idx])
+    scales, v_offset, v_scale = norm
+    x_all = normalise(drive, scales)
+    v_all = torch.as_tensor((v - v_offset) / v_scale, dtype=torch.float32)
+    v_all = v_all.reshape(len(v), n_steps, substeps)
+    s_all = torch.as_tensor(bins, dtype=torch.float32).reshape(len(v), n_steps, substeps)
+    counts = data["spike_counts"]
+    trains = np.split(data["spike_times"], np.cumsum(counts)[:-1])
+    val_trains = [trains[i] for i in val_idx]
+    x_val, v_val = x_all[val_idx], v[val_idx]
+
+    net = SurrogateNet(drive.shape[-1], substeps, cfg.conv_channels, cfg.kernel, cfg.hidden)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: 0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(k, cfg.steps) / cfg.steps)))
+    bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(cfg.pos_weight))
+    huber = torch.nn.HuberLoss(delta=cfg.huber_delta)
+
+    t_start = time.perf_counter()
+    history, best, best_state = [], None, None
+    step, stopped_by_time = 0, False
+    bar = tqdm(total=cfg.steps, desc="training", disable=not progress, mininterval=5)
+    chunks = range(0, n_steps, cfg.chunk)
+    while step < cfg.steps and not stopped_by_time:
+        order = rng.permutation(train_idx)
+        for b in range(0, len(order) - cfg.batch + 1, cfg.batch):
+            idx = order[b:b + cfg.batch]
+            xb = x_all[idx].transpose(0, 1)
+            vb = v_all[idx].transpose(0, 1)
+            sb = s_all[idx].transpose(0, 1)
+            state = net.zero_state(len(idx))
+            for c0 in chunks:
+                c1 = min(c0 + cfg.chunk, n_steps)
+                pv, pl, state = net(xb[c0:c1], state)
+                state = tuple(s.detach() for s in state)
+                k0 = max(0, cfg.skip_steps - c0)
+                loss = (huber(pv[k0:], vb[c0 + k0:c1])
+                        + cfg.spike_weight * bce(pl[k0:], sb[c0 + k0:c1]))
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                opt.step()
+                sched.step()
+                step += 1
+                bar.update(1)
+                if step % cfg.eval_every == 0 or step == cfg.steps:
+                    net.eval()
+                    res = validate(net, x_val, v_val, val_trains, norm, output_dt, v_clip)
+                    net.train()
+                    res.update(step=step, loss=loss.item(),
+                               wall_s=time.perf_counter() - t_start)
+                    history.append(res)
+                    bar.set_postfix(f1=f"{res['f1_2ms']:.3f}", r=f"{res['v_r_clipped']:.3f}")
+                    if best is None or res["score"] > best["score"]:
+                        best, best_state = res, copy.deepcopy(net.state_dict())
+                if time.perf_counter() - t_start > 60.0 * cfg.minutes:
+                    stopped_by_time = True
+                if step >= cfg.steps or stopped_by_time:
+                    break
+            if step >= cfg.steps or stopped_by_time:
+                break
+    bar.close()
+    if best is None or (stopped_by_time and step % cfg.eval_every):
+        net.eval()
+        res = validate(net, x_val, v_val, val_trains, norm, output_dt, v_clip)
+        res.update(step=step, wall_s=time.perf_counter() - t_start)
+        history.append(res)
+        if best is None or res["score"] > best["score"]:
+            best, best_state = res, copy.deepcopy(net.state_dict())
+    net.load_state_dict(best_state)
+    net.eval()
+    return dict(net=net, norm=norm, threshold=best["threshold"], validation=best,
+                history=history, steps_done=step, stopped_by_time=stopped_by_time,
+                wall_s=time.perf_counter() - t_start, config=asdict(cfg))

@@ -1,0 +1,83 @@
+"""Synaptic conductance traces and Tsodyks-Markram efficacies vs pyNN.neuron."""
+
+import numpy as np
+import pytest
+
+from pyNN_surrogate.engine import Engine, ReceptorSpec, TsodyksMarkramSpec
+from fake_runtime import FakeRuntime
+from neuron_reference import run_gsyn
+
+SPIKES = [[1.0, 2.5, 7.3], [2.5, 4.3, 12.0], [3.0]]
+CONNS = [(0, "excitatory", 0.01, 0.1), (1, "excitatory", 0.02, 2.7),
+         (2, "excitatory", 0.005, 1.0), (0, "inhibitory", 0.03, 0.3),
+         (1, "inhibitory", 0.01, 5.0), (2, "inhibitory", 0.02, 0.1)]
+TAU_E, TAU_I = 1.5, 4.0
+
+
+def engine_gsyn(dt, kernel, spikes, conns, t_stop, synapse=None, min_delay=None):
+    eng = Engine(dt=dt, min_delay=min_delay or dt)
+    rec = [ReceptorSpec("excitatory", "conductance", kernel, TAU_E, "g_exc"),
+           ReceptorSpec("inhibitory", "conductance", kernel, TAU_I, "g_inh")]
+    g = eng.add_cell_group(FakeRuntime(), 1, rec)
+    s = eng.add_spike_source_group("array", len(spikes),
+                                   {"spike_times": [np.array(x) for x in spikes]})
+    for r in ("excitatory", "inhibitory"):
+        c = [x for x in conns if x[1] == r]
+        if c:
+            eng.add_projection(s, [x[0] for x in c], g, [0] * len(c), r, [x[2] for x in c],
+                               [x[3] for x in c], synapse=synapse)
+    eng.record(g, "gsyn_exc")
+    eng.record(g, "gsyn_inh")
+    eng.run_until(t_stop)
+    return eng.get_signal(g, "gsyn_exc")[0][:, 0], eng.get_signal(g, "gsyn_inh")[0][:, 0]
+
+
+@pytest.mark.parametrize("dt", [0.1, 0.025])
+@pytest.mark.parametrize("cell_type,kernel", [("IF_cond_exp", "exp"), ("IF_cond_alpha", "alpha")])
+def test_gsyn_matches_neuron(neuron_sim, dt, cell_type, kernel):
+    """Static synapses, heterogeneous delays, coincident spikes: traces equal to ~1e-7."""
+    ge_ref, gi_ref = run_gsyn(neuron_sim, dt, cell_type, dict(tau_syn_E=TAU_E, tau_syn_I=TAU_I),
+                              SPIKES, CONNS, 20.0)
+    ge, gi = engine_gsyn(dt, kernel, SPIKES, CONNS, 20.0)
+    assert ge.shape == ge_ref.shape == (int(round(20.0 / dt)) + 1,)
+    np.testing.assert_allclose(ge, ge_ref, rtol=0, atol=1e-6 * ge_ref.max())
+    np.testing.assert_allclose(gi, gi_ref, rtol=0, atol=1e-6 * gi_ref.max())
+
+
+def test_exp_off_grid_spike_times_match_neuron(neuron_sim):
+    """Off-grid spike times are delivered at the nearest dt point, as NEURON does."""
+    spikes = [[1.03, 4.33, 6.07], [2.96]]
+    conns = [(0, "excitatory", 0.01, 0.5), (1, "excitatory", 0.02, 1.2),
+             (1, "inhibitory", 0.01, 0.7)]
+    ge_ref, gi_ref = run_gsyn(neuron_sim, 0.1, "IF_cond_exp",
+                              dict(tau_syn_E=TAU_E, tau_syn_I=TAU_I), spikes, conns, 10.0)
+    ge, gi = engine_gsyn(0.1, "exp", spikes, conns, 10.0)
+    np.testing.assert_allclose(ge, ge_ref, rtol=0, atol=1e-6 * ge_ref.max())
+    np.testing.assert_allclose(gi, gi_ref, rtol=0, atol=1e-6 * gi_ref.max())
+
+
+TM_SPIKES = [[5.0, 15.0, 25.0, 30.0, 32.0, 60.0, 61.0, 140.0, 400.0]]
+
+
+@pytest.mark.parametrize("tm", [dict(U=0.5, tau_rec=800.0, tau_facil=0.0),
+                                dict(U=0.04, tau_rec=100.0, tau_facil=1000.0)],
+                         ids=["depressing", "facilitating"])
+def test_tsodyks_markram_matches_neuron(neuron_sim, tm):
+    """Per-spike conductance increments (and the whole trace) equal pyNN.neuron's."""
+    dt, w, d = 0.025, 0.01, 1.0
+    conns = [(0, "excitatory", w, d)]
+    ge_ref, _ = run_gsyn(neuron_sim, dt, "IF_cond_exp", dict(tau_syn_E=TAU_E, tau_syn_I=TAU_I),
+                         TM_SPIKES, conns, 420.0, synapse=tm)
+    ge, _ = engine_gsyn(dt, "exp", TM_SPIKES, conns, 420.0, synapse=TsodyksMarkramSpec(**tm))
+    np.testing.assert_allclose(ge, ge_ref, rtol=0, atol=1e-6 * ge_ref.max())
+    # increments: g just after the arrival step minus the decayed value before it
+    decay = np.exp(-dt / TAU_E)
+    k = np.rint((np.array(TM_SPIKES[0]) + d) / dt).astype(int)
+    inc_ref = (ge_ref[k + 1] - ge_ref[k] * decay) / decay
+    inc = (ge[k + 1] - ge[k] * decay) / decay
+    np.testing.assert_allclose(inc, inc_ref, rtol=1e-5)
+    assert inc_ref[0] == pytest.approx(w * tm["U"], rel=1e-6)
+    if tm["tau_facil"] == 0:
+        assert inc_ref[1] < inc_ref[0]       # depression
+    else:
+        assert inc_ref[1] > inc_ref[0]       # facilitation

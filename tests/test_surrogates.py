@@ -1,0 +1,186 @@
+"""Tests of the surrogate layer: model streaming, spike rule, packages, domain checks."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pyNN_surrogate.surrogates import (CellTypeFileError, OutOfDomainError, SurrogateNet,
+                                       UnknownCellTypeError, available_celltypes,
+                                       celltype_search_path, detect_spikes, load_celltype)
+from pyNN_surrogate.surrogates.package import sha256_file
+
+CHANNELS = ("g_exc", "g_inh", "i_inj")
+
+
+def make_package(root, name="Toy_cond_exp", seed=0, threshold=0.0):
+    """Write a package with a randomly initialised network (no NEURON needed)."""
+    torch.manual_seed(seed)
+    net = SurrogateNet(3, 5, conv_channels=8, kernel=3, hidden=16)
+    out = root / name
+    out.mkdir(parents=True)
+    torch.save(net.state_dict(), out / "weights.pt")
+    card = {
+        "name": name, "native_dt": 0.5, "output_dt": 0.1, "substeps": 5,
+        "drive_channels": [{"name": c, "units": u, "normalisation": {"kind": "asinh",
+                                                                    "scale": s}}
+                           for c, u, s in zip(CHANNELS, ("uS", "uS", "nA"),
+                                              (0.01, 0.01, 0.1))],
+        "outputs": {"v": {"units": "mV", "offset": -65.0, "scale": 10.0}},
+        "recordables": ["v"], "spike_threshold": threshold,
+        "model": dict(kind="cnn_lstm", **net.config()),
+        "domain": {"cm": {"kind": "fixed", "value": 0.2, "rtol": 1e-3},
+                   "tau_syn_E": {"kind": "free"},
+                   "i_offset": {"kind": "range", "min": -0.5, "max": 1.0}},
+        "training": {"train_command_template": f"python -m pyNN_surrogate.train {name}"},
+        "weights": {"file": "weights.pt", "sha256": sha256_file(out / "weights.pt")},
+    }
+    (out / "card.json").write_text(json.dumps(card))
+    return out
+
+
+@pytest.fixture
+def toy(tmp_path):
+    return load_celltype(make_package(tmp_path))
+
+
+def random_drive(n_steps, n_cells, seed=1, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    d = torch.rand(n_steps, n_cells, 3, generator=g, dtype=dtype)
+    return d * torch.tensor([0.03, 0.03, 0.5], dtype=dtype)
+
+
+def test_step_by_step_equals_sequence(toy):
+    rt = toy.runtime("cpu", dtype=torch.float64)
+    rt.threshold = 0.0
+    drive = random_drive(40, 6)
+    out, spk, _ = rt.run(drive, rt.initial_state(6))
+    state, vs, ss = rt.initial_state(6), [], []
+    for k in range(40):
+        o, s, state = rt.run(drive[k:k + 1], state)
+        vs.append(o["v"])
+        ss.append(s)
+    assert out["v"].shape == (200, 6) and spk.shape == (200, 6) and spk.dtype == torch.bool
+    torch.testing.assert_close(torch.cat(vs), out["v"], rtol=0, atol=1e-10)
+    assert torch.equal(torch.cat(ss), spk)
+
+
+def test_state_rows_are_cells(toy):
+    rt = toy.runtime("cpu", dtype=torch.float64)
+    drive = random_drive(10, 5)
+    s_all = rt.initial_state(5)
+    out_all, _, s_all = rt.run(drive, s_all)
+    a, b = rt.initial_state(2), rt.initial_state(3)
+    out_a, _, a = rt.run(drive[:, :2], a)
+    out_b, _, b = rt.run(drive[:, 2:], b)
+    joined = tuple(torch.cat([x, y], dim=1 if x.dim() > 1 else 0) for x, y in zip(a, b))
+    for x, y in zip(joined, s_all):
+        torch.testing.assert_close(x, y)
+    torch.testing.assert_close(torch.cat([out_a["v"], out_b["v"]], 1), out_all["v"])
+
+
+def test_float32_and_rest(toy):
+    rt = toy.runtime("cpu")
+    out, spk, _ = rt.run(torch.zeros(20, 3, 3), rt.initial_state(3))
+    assert out["v"].dtype == torch.float32
+    v = out["v"].reshape(20, 5, 3)          # at rest every native step repeats itself
+    torch.testing.assert_close(v, v[:1].expand_as(v), rtol=0, atol=1e-4)
+    torch.testing.assert_close(v[:, -1], torch.full_like(v[:, -1], rt.v_rest), rtol=0,
+                               atol=1e-4)
+
+
+def test_detect_spikes_rule():
+    lg = torch.full((3, 1, 5), -10.0)
+    lg[0, 0, 4] = 5.0          # spike in the last bin of step 0
+    lg[1, 0, 0] = 6.0          # bin 0 right after: suppressed
+    lg[2, 0, 1], lg[2, 0, 3] = 2.0, 3.0   # two candidates: only the max bin
+    spk, last = detect_spikes(lg, torch.zeros(1, dtype=torch.bool), 1.0)
+    assert spk[0, 0].tolist() == [False, False, False, False, True]
+    assert not spk[1].any()
+    assert spk[2, 0].tolist() == [False, False, False, True, False]
+    assert not last.item()
+    # carried flag suppresses bin 0 of the next call
+    spk, _ = detect_spikes(lg[1:2], torch.ones(1, dtype=torch.bool), 1.0)
+    assert not spk.any()
+
+
+def test_corrupt_weights_refused(tmp_path):
+    path = make_package(tmp_path)
+    with open(path / "weights.pt", "ab") as f:
+        f.write(b"tampered")
+    with pytest.raises(CellTypeFileError, match=r"weights\.pt.*corrupt"):
+        load_celltype(path)
+
+
+def test_missing_files_refused(tmp_path):
+    path = make_package(tmp_path)
+    (path / "card.json").unlink()
+    with pytest.raises(CellTypeFileError, match=r"card\.json.*missing"):
+        load_celltype(path)
+    path = make_package(tmp_path, name="Other")
+    (path / "weights.pt").unlink()
+    with pytest.raises(CellTypeFileError, match=r"weights\.pt.*missing"):
+        load_celltype(path)
+    path = make_package(tmp_path, name="Broken")
+    (path / "card.json").write_text("{not json")
+    with pytest.raises(CellTypeFileError, match=r"card\.json"):
+        load_celltype(path)
+
+
+def test_unknown_celltype(tmp_path, monkeypatch):
+    make_package(tmp_path)
+    monkeypatch.setenv("PYNN_SURROGATE_CELLTYPES", str(tmp_path))
+    assert celltype_search_path()[0] == tmp_path
+    assert "Toy_cond_exp" in available_celltypes()
+    assert load_celltype("Toy_cond_exp").name == "Toy_cond_exp"
+    with pytest.raises(UnknownCellTypeError,
+                       match=r"'Nope'.*Toy_cond_exp.*python -m pyNN_surrogate\.train Nope"):
+        load_celltype("Nope")
+
+
+def test_out_of_domain_refused(toy):
+    toy.check_parameters({"cm": np.array([0.2, 0.2]), "tau_syn_E": np.array([50.0]),
+                          "i_offset": np.array([0.3]), "unknown": np.array([1.0])})
+    with pytest.raises(OutOfDomainError,
+                       match=r"'cm' = 0\.3 .*fixed at 0\.2.*python -m pyNN_surrogate\.train "
+                             r"Toy_cond_exp --param cm=0\.3"):
+        toy.check_parameters({"cm": np.array([0.2, 0.3])})
+    with pytest.raises(OutOfDomainError,
+                       match=r"'i_offset' = 2\.0 .*range \[-0\.5, 1\].*pyNN_surrogate\.train"):
+        toy.check_parameters({"i_offset": np.array([2.0])})
+
+
+def test_nan_parameter_refused(toy):
+    with pytest.raises(OutOfDomainError, match=r"'tau_syn_E' = nan"):
+        toy.check_parameters({"tau_syn_E": np.array([1.0, np.nan])})
+    err = pytest.raises(OutOfDomainError, toy.check_parameters, {"cm": np.array([np.nan])})
+    assert err.value.parameter == "cm" and "train" in err.value.train_command
+
+
+# --- the shipped HH_cond_exp package ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hh():
+    if "HH_cond_exp" not in available_celltypes():
+        pytest.skip("HH_cond_exp package not trained")
+    return load_celltype("HH_cond_exp")
+
+
+def test_hh_zero_drive_stays_at_rest(hh):
+    rt = hh.runtime("cpu")
+    n = int(10000 / hh.native_dt)
+    out, spk, _ = rt.run(torch.zeros(n, 1, len(hh.drive_channels)), rt.initial_state(1))
+    assert not spk.any()
+    assert (out["v"] - rt.v_rest).abs().max() < 0.1
+    assert abs(rt.v_rest - hh.card["initial_values"]["v_rest"]) < 1e-3
+
+
+def test_hh_current_onset_shows_next_step(hh):
+    rt = hh.runtime("cpu")
+    drive = torch.zeros(40, 1, len(hh.drive_channels))
+    drive[20:, 0, hh.drive_channels.index("i_inj")] = 0.5
+    out, _, _ = rt.run(drive, rt.initial_state(1))
+    v = out["v"][:, 0].reshape(40, hh.substeps)
+    assert (v[19] - rt.v_rest).abs().max() < 0.05
+    assert v[20, -1] - rt.v_rest > 0.3

@@ -1,0 +1,138 @@
+"""Tests of the training side: metrics, ground truth, end-to-end training, shipped accuracy."""
+
+import numpy as np
+import pytest
+
+from pyNN_surrogate.training.metrics import (bins_to_times, match_spikes, rate_mae,
+                                             spike_scores, v_scores)
+
+# --- metrics on synthetic spike trains with known answers -----------------------------
+
+
+def test_match_spikes_known_answers():
+    assert match_spikes([10.0, 20.0, 30.0], [10.5, 21.9, 40.0], 2.0) == 2
+    assert match_spikes([10.0, 20.0], [10.0, 10.1, 10.2], 2.0) == 1      # one-to-one
+    assert match_spikes([10.0, 11.0], [10.5], 2.0) == 1
+    assert match_spikes([10.0, 11.0], [9.0, 12.0], 1.0) == 2              # not greedy-wrong
+    assert match_spikes([10.0], [12.0], 2.0) == 1                        # tolerance inclusive
+    assert match_spikes([10.0], [12.01], 2.0) == 0
+    assert match_spikes([], [1.0], 2.0) == 0
+    assert match_spikes([5.0, 1.0], [1.5, 4.0], 1.0) == 2                 # unsorted input
+
+
+def test_match_spikes_is_maximal_on_random_trains():
+    """Compare with a brute-force maximum matching (augmenting paths) on random trains."""
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        t = np.sort(rng.uniform(0, 50, rng.integers(0, 8)))
+        p = np.sort(rng.uniform(0, 50, rng.integers(0, 8)))
+        assert match_spikes(t, p, 3.0) == _max_matching(t, p, 3.0)
+
+
+def _max_matching(t, p, tol):
+    match = {}
+
+    def augment(i, seen):
+        for j in range(len(p)):
+            if abs(t[i] - p[j]) <= tol and j not in seen:
+                seen.add(j)
+                if j not in match or augment(match[j], seen):
+                    match[j] = i
+                    return True
+        return False
+    return sum(augment(i, set()) for i in range(len(t)))
+
+
+def test_spike_scores_known_answers():
+    true = [np.array([10.0, 20.0, 30.0, 40.0]), np.array([])]
+    pred = [np.array([11.0, 25.0, 30.5]), np.array([5.0])]
+    s = spike_scores(true, pred, 2.0)
+    assert s["n_matched"] == 2 and s["n_true"] == 4 and s["n_pred"] == 4
+    assert s["precision"] == pytest.approx(0.5) and s["recall"] == pytest.approx(0.5)
+    assert s["f1"] == pytest.approx(0.5)
+    s10 = spike_scores(true, pred, 10.0)
+    assert s10["n_matched"] == 3 and s10["f1"] == pytest.approx(0.75)
+    empty = spike_scores([np.array([])], [np.array([])], 2.0)
+    assert empty["precision"] == empty["recall"] == empty["f1"] == 1.0
+
+
+def test_rate_and_v_metrics():
+    true = [np.arange(10.0), np.array([])]
+    pred = [np.arange(8.0), np.array([1.0, 2.0])]
+    assert rate_mae(true, pred, 1000.0) == pytest.approx(2.0)   # (2 + 2) / 2 spikes per s
+    a = np.sin(np.linspace(0, 10, 200)) * 10 - 60
+    assert v_scores(a, a)["r"] == pytest.approx(1.0)
+    assert v_scores(a, a + 1.0)["r"] == pytest.approx(1.0)
+    assert v_scores(a, a + 1.0)["variance_explained"] == pytest.approx(1 - 1 / a.var())
+    spiky, flat = np.array([-65.0, 30.0, -65.0, -60.0]), np.array([-65.0, -40.0, -65, -60])
+    assert v_scores(spiky, flat, clip=-40.0)["r"] == pytest.approx(1.0)
+    assert v_scores(spiky, flat)["r"] < 1.0
+    assert [list(t) for t in bins_to_times(np.array([[0, 1, 0, 1]]), 0.1)] == \
+        [pytest.approx([0.15, 0.35])]
+
+
+# --- ground truth and end-to-end training (NEURON) --------------------------------------
+
+
+def test_groundtruth_resampling_follows_time_contract():
+    from pyNN_surrogate.training.groundtruth import GroundTruthConfig, resample
+    cfg = GroundTruthConfig(duration=1.0, dt=0.025, native_dt=0.5, output_dt=0.1)
+    t = np.arange(41) * 0.025
+    raw = dict(v=t[None] * 10, g_exc=t[None], g_inh=np.zeros((1, 41)), i_inj=np.ones((1, 41)),
+               spikes=[np.array([0.05, 0.55])])
+    d = resample(cfg, raw, ("g_exc", "g_inh", "i_inj"))
+    # drive of step n = mean of the dt samples t_n, t_n + dt, ... inside the step
+    assert d["drive"][0, :, 0] == pytest.approx([np.mean(t[:20]), np.mean(t[20:40])])
+    assert d["v"][0] == pytest.approx(10 * 0.1 * np.arange(1, 11))     # v at bin ends
+    assert np.flatnonzero(d["spike_bins"][0]).tolist() == [0, 5]
+
+
+@pytest.fixture(scope="module")
+def tiny_package(tmp_path_factory):
+    from pyNN_surrogate.train import main
+    out = tmp_path_factory.mktemp("pkgs")
+    return main(["HH_cond_exp", "--trials", "12", "--duration", "300", "--steps", "6",
+                 "--eval-every", "3", "--batch", "4", "--hidden", "8", "--out", str(out),
+                 "--cache-dir", str(out / "cache"), "--stability-ms", "200", "--no-fi",
+                 "--quiet"])
+
+
+def test_tiny_training_writes_loadable_package(tiny_package):
+    from pyNN_surrogate.surrogates import load_celltype
+    pkg = load_celltype(tiny_package)
+    card = pkg.card
+    assert pkg.name == "HH_cond_exp" and pkg.substeps == 5
+    assert pkg.drive_channels == ("g_exc", "g_inh", "i_inj")
+    assert card["domain"]["tau_syn_E"]["kind"] == "free"
+    assert card["domain"]["gbar_Na"] == dict(kind="fixed", value=20.0, rtol=1e-3)
+    assert card["domain"]["i_offset"]["kind"] == "range"
+    assert card["ground_truth"]["versions"]["NEURON"]
+    for key in ("spikes_2ms", "spikes_10ms", "rate_mae_hz", "v", "v_clipped"):
+        assert key in card["evaluation"]["test"]
+    assert card["training"]["seed"] == 0
+    rt = pkg.runtime("cpu")
+    assert np.isfinite(rt.v_rest)
+
+
+# --- the shipped HH_cond_exp package meets its card on fresh held-out trials ------------
+
+
+def test_shipped_hh_meets_card():
+    from pyNN_surrogate.surrogates import available_celltypes, load_celltype
+    from pyNN_surrogate.training.evaluation import accuracy
+    from pyNN_surrogate.training.groundtruth import GroundTruthConfig, generate
+
+    if "HH_cond_exp" not in available_celltypes():
+        pytest.skip("HH_cond_exp package not trained")
+    pkg = load_celltype("HH_cond_exp")
+    card = pkg.card["evaluation"]["test"]
+    base = GroundTruthConfig(**pkg.card["ground_truth"]["config"])
+    cfg = GroundTruthConfig(**{**base.__dict__, "n_trials": 40, "seed": 12345})
+    data = generate(cfg, cache_dir=False, verbose=False)
+    trains = np.split(data["spike_times"], np.cumsum(data["spike_counts"])[:-1])
+    res = accuracy(pkg.runtime("cpu"), data["drive"], data["v"], trains, pkg.output_dt,
+                   cfg.duration)
+    assert res["spikes_2ms"]["f1"] >= card["spikes_2ms"]["f1"] - 0.05
+    assert res["spikes_10ms"]["f1"] >= card["spikes_10ms"]["f1"] - 0.03
+    assert res["v_clipped"]["r"] >= card["v_clipped"]["r"] - 0.04
+    assert res["rate_mae_hz"] <= card["rate_mae_hz"] + 1.5
