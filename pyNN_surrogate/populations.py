@@ -200,8 +200,16 @@ class Population(CellGroupMixin, common.Population):
                                           kernel=celltype.synapse_kernel,
                                           tau=self._parameters[tau_name].copy(),
                                           channel=channel))
-        return engine.add_cell_group(runtime, self.size, receptors,
-                                     self._parameters["i_offset"].copy())
+        from .engine import TimeStepError
+
+        try:
+            return engine.add_cell_group(runtime, self.size, receptors,
+                                         self._parameters["i_offset"].copy())
+        except TimeStepError as error:
+            raise errors.InvalidParameterValueError(
+                f"the {self._package.name} surrogate has a native step of "
+                f"{runtime.native_dt:g} ms, which must be a whole multiple of the timestep "
+                f"({simulator.state.dt:g} ms); use e.g. setup(timestep=0.1) or 0.025") from error
 
     def _spike_source_parameters(self):
         if self.celltype.engine_kind == "array":

@@ -47,7 +47,8 @@ def test_heterogeneous_delays_arrive_exactly_when_they_should(neuron_sim, timest
     times = np.asarray(ours.times)
     for column, delay in enumerate(delays):
         first_rise = times[np.flatnonzero(np.asarray(ours)[:, column] > 0)[0]]
-        assert first_rise == pytest.approx(spike_times[0] + delay, abs=timestep)
+        # recorded, as in pyNN.neuron, just before each time step's events: one dt later
+        assert first_rise == pytest.approx(spike_times[0] + delay + timestep, abs=timestep / 2)
 
 
 @pytest.mark.parametrize("parameters", [
@@ -97,7 +98,16 @@ def test_current_sources_match_neuron(neuron_sim):
     ours = current_traces(pyNN_surrogate)
     for ref, got in zip(reference, ours):
         assert got.shape == ref.shape
-        assert np.abs(got - ref).max() < TOLERANCE
+    # DC, changed between the two runs: equal over both runs
+    assert np.abs(ours[0] - reference[0]).max() < TOLERANCE
+    assert ours[0][350] == pytest.approx(0.6)
+    # step and AC: equal over the first run. When a run is continued, pyNN.neuron's recorded
+    # trace of these two sources drops to zero (see the README's known differences); ours
+    # continues the waveform.
+    first_run = slice(0, 300)
+    for ref, got in zip(reference[1:], ours[1:]):
+        assert np.abs(got[first_run] - ref[first_run]).max() < TOLERANCE
+    assert ours[1][330] == pytest.approx(0.4)
 
 
 def neo_structure(block):

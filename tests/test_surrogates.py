@@ -91,17 +91,16 @@ def test_float32_and_rest(toy):
 
 
 def test_detect_spikes_rule():
-    lg = torch.full((3, 1, 5), -10.0)
-    lg[0, 0, 4] = 5.0          # spike in the last bin of step 0
-    lg[1, 0, 0] = 6.0          # bin 0 right after: suppressed
-    lg[2, 0, 1], lg[2, 0, 3] = 2.0, 3.0   # two candidates: only the max bin
-    spk, last = detect_spikes(lg, torch.zeros(1, dtype=torch.bool), 1.0)
-    assert spk[0, 0].tolist() == [False, False, False, False, True]
-    assert not spk[1].any()
-    assert spk[2, 0].tolist() == [False, False, False, True, False]
-    assert not last.item()
-    # carried flag suppresses bin 0 of the next call
-    spk, _ = detect_spikes(lg[1:2], torch.ones(1, dtype=torch.bool), 1.0)
+    lg = torch.full((5, 1, 5), -10.0)
+    lg[0, 0, 4] = 5.0                     # crossing in step 0 -> spike in its top bin
+    lg[1, 0, 0] = 6.0                     # still above threshold: no new spike
+    lg[2, 0, 1], lg[2, 0, 3] = 2.0, 3.0   # still above
+    lg[4, 0, 1], lg[4, 0, 2] = 2.0, 1.5   # new crossing after a sub-threshold step: top bin
+    spk, above = detect_spikes(lg, torch.zeros(1, dtype=torch.bool), 1.0)
+    assert spk[:, 0].nonzero().tolist() == [[0, 4], [4, 1]]
+    assert above.item()
+    # the carried flag suppresses a spike at the start of the next call
+    spk, _ = detect_spikes(lg[:1], torch.ones(1, dtype=torch.bool), 1.0)
     assert not spk.any()
 
 

@@ -8,7 +8,8 @@ State layout (dim 1, or dim 0 for 1-D tensors, indexes cells)::
 
     buf   [kernel - 1, n_cells, n_inputs]   last input frames seen by the causal convolution
     h, c  [1, n_cells, hidden]              LSTM state
-    last  [n_cells] (bool)                  the previous native step spiked in its last bin
+    above [n_cells] (bool)                  the previous native step's top spike logit was
+                                            above threshold (see :func:`detect_spikes`)
 """
 
 import torch
@@ -86,34 +87,35 @@ class SurrogateNet(nn.Module):
         return o[..., :s], o[..., s:], (new_buf, h, c, last)
 
 
-def detect_spikes(logits, last, threshold):
-    """Spike bins from logits, at most one spike per native step, no host synchronisation.
+def detect_spikes(logits, above, threshold):
+    """Spike bins from logits: one spike per threshold crossing, no host synchronisation.
 
-    A native step spikes in its highest-logit bin when that logit exceeds ``threshold``. A spike
-    in bin 0 is suppressed when the previous step spiked in its last bin (refractoriness across
-    the step boundary).
+    Per native step, take the highest bin logit. A step spikes (in that bin) when its highest
+    logit exceeds ``threshold`` and the previous step's did not: a spike needs the logit to
+    fall below threshold again before the next one (refractoriness, at most one spike per
+    supra-threshold episode). The rule needs only one carried flag per cell, so sequence and
+    step-by-step evaluation agree exactly.
 
     Parameters
     ----------
     logits : Tensor [n_steps, n_cells, substeps]
-    last : Tensor [n_cells] (bool)
-        Whether the step before ``logits[0]`` spiked in its last bin.
+    above : Tensor [n_cells] (bool)
+        Whether the step before ``logits[0]`` was above threshold.
     threshold : float
 
     Returns
     -------
     spikes : Tensor [n_steps, n_cells, substeps] (bool)
-    last : Tensor [n_cells] (bool)
+    above : Tensor [n_cells] (bool)
         Carried flag for the next call.
     """
     s = logits.shape[-1]
     top, idx = logits.max(dim=-1)
-    fire = top > threshold
-    in_last = fire & (idx == s - 1)
-    prev = torch.cat([last.unsqueeze(0), in_last[:-1]], dim=0)
-    fire = fire & ~(prev & (idx == 0))
+    over = top > threshold
+    prev = torch.cat([above.unsqueeze(0), over[:-1]], dim=0)
+    fire = over & ~prev
     spikes = nn.functional.one_hot(idx, s).bool() & fire.unsqueeze(-1)
-    return spikes, in_last[-1] if in_last.shape[0] else last
+    return spikes, over[-1] if over.shape[0] else above
 
 
 def flatten_bins(x):

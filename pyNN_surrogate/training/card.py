@@ -95,9 +95,10 @@ def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt
                                       "output bin")},
         "recordables": ["v"],
         "spike_threshold": trained["threshold"],
-        "spike_rule": "per native step, the highest-logit bin spikes if its logit > "
-                      "spike_threshold; a bin-0 spike right after a last-bin spike is "
-                      "suppressed; reported time = bin centre",
+        "spike_rule": "per native step take the highest bin logit; the step spikes in "
+                      "that bin when it exceeds spike_threshold and the previous step's did "
+                      "not (one spike per supra-threshold episode); reported time = bin "
+                      "centre",
         "model": dict(kind="cnn_lstm", **net.config(),
                       n_parameters=int(sum(p.numel() for p in net.parameters()))),
         "ground_truth": dict(
