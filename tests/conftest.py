@@ -3,6 +3,11 @@
 import warnings
 
 import pytest
+import torch
+
+# One intra-op thread: tests run beside other work on small machines, where torch's thread
+# pool spinning on a busy core costs far more than it gains on tiny batches.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -32,6 +32,8 @@ from .synapses import SynapseBank, check_tau, validate_receptors
 from .tsodyks_markram import TsodyksMarkramSpec
 
 SYN_ATTRS = ("weight", "delay", "U", "tau_rec", "tau_facil")
+MAX_WINDOW_MS = 50.0              # longest communication window
+MAX_WINDOW_CELL_STEPS = 2_000_000  # cells x dt steps held in one window's tensors
 
 
 def _steps(value, dt, what, exc=E.TimeStepError):
@@ -172,9 +174,28 @@ class Engine:
 
     @property
     def window(self):
-        """Communication window (ms)."""
-        q = int(round(self.quantum / self.dt))
-        return max(q, (int(math.floor(self.min_delay / self.dt + 1e-9)) // q) * q) * self.dt
+        """Communication window (ms): see :meth:`_window_steps`."""
+        return self._window_steps() * self.dt
+
+    def _window_steps(self):
+        """Length of a communication window, in dt steps.
+
+        A spike of a surrogate cell cannot reach any surrogate cell sooner than the shortest
+        delay of the projections leaving cell groups, so every cell group can run that long
+        without hearing from the others (spike sources do not depend on cells and are routed
+        before the cells run). The window is that shortest delay (at least ``min_delay``),
+        capped by :data:`MAX_WINDOW_MS` and by :data:`MAX_WINDOW_CELL_STEPS` (the memory of
+        per-window tensors), and rounded down to a multiple of :attr:`quantum` (at least one
+        quantum).
+        """
+        quantum = int(round(self.quantum / self.dt))
+        n_cells = sum(g.n for g in self._groups if isinstance(g, CellGroup))
+        recurrent = [int(p.delay_steps.min()) for p in self._projections
+                     if isinstance(self._groups[p.pre_group], CellGroup) and p.n_synapses]
+        limit = min(recurrent + [int(MAX_WINDOW_MS / self.dt),
+                                 MAX_WINDOW_CELL_STEPS // max(n_cells, 1)])
+        limit = max(limit, int(math.floor(self.min_delay / self.dt + 1e-9)))
+        return max(quantum, (limit // quantum) * quantum)
 
     # ---------------------------------------------------------------- building
     def _structural(self, what):
@@ -355,6 +376,8 @@ class Engine:
                 raise E.InvalidDelayError("delay too long for the ring buffer sized at build "
                                           "time; call reset() first")
             p.delay_steps, p.delays_ms = D, d
+            if self._built:
+                self._K = min(self._K, self._window_steps())
         elif name == "weight":
             w = _per_item(values, n, "weight")
             post = self._groups[p.post_group]
@@ -455,7 +478,7 @@ class Engine:
 
     # ---------------------------------------------------------------- running
     def _build(self):
-        K = int(round(self.window / self.dt))
+        K = self._window_steps()
         self._K = K
         for gid, g in enumerate(self._groups):
             if isinstance(g, CellGroup):

@@ -57,8 +57,12 @@ def test_invalid_inputs_raise_clear_errors_and_change_nothing(net):
 
 def test_time_rules(net):
     eng, g, s, p = net
+    # no projection leaves a cell group: windows are as long as the caps allow
+    assert eng.window == pytest.approx(50.0)
+    recurrent = eng.add_projection(g, [0], g, [1], "excitatory", 0.01, 1.2)
+    assert eng.window == pytest.approx(1.0)      # shortest recurrent delay, in native steps
+    eng.set_projection_attribute(recurrent, "delay", 0.5)
     assert eng.window == pytest.approx(0.5)
-    assert Engine(dt=0.1, min_delay=1.7).window == pytest.approx(1.7)
     with pytest.raises(TimeStepError, match="not a multiple"):
         eng.run_until(1.2)                       # native step 0.5 ms
     with pytest.raises(TimeStepError, match="multiple of dt"):
@@ -74,8 +78,13 @@ def test_time_rules(net):
 def test_surrogate_called_once_per_window(net):
     eng, g, s, p = net
     rt = eng._groups[g].runtime
+    eng.add_projection(g, [0], g, [1], "excitatory", 0.01, 0.5)
     eng.run_until(10.0)
     assert rt.calls == 20                       # 10 ms / 0.5 ms windows
+    unconnected = Engine(dt=0.1, min_delay=0.5)
+    group = unconnected.add_cell_group(FakeRuntime(), 4, REC)
+    unconnected.run_until(120.0)
+    assert unconnected._groups[group].runtime.calls == 3   # windows of 50, 50 and 20 ms
 
 
 def test_tm_per_synapse_path_equals_per_presynaptic_path():
