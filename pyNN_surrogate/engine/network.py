@@ -23,96 +23,19 @@ import numpy as np
 import torch
 
 from . import errors as E
+from .cell_group import CellGroup
+from .checks import index_array, per_item_values, steps_of
 from .currents import CurrentSource, check_current_params
 from .recording import SignalRecorder, SpikeRecorder
 from .ringbuffer import RingBuffer
 from .routing import Projection
 from .sources import KINDS as SOURCE_KINDS, SpikeSourceGroup
-from .synapses import SynapseBank, check_tau, validate_receptors
+from .synapses import check_tau, validate_receptors
 from .tsodyks_markram import TsodyksMarkramSpec
 
 SYN_ATTRS = ("weight", "delay", "U", "tau_rec", "tau_facil")
 MAX_WINDOW_MS = 50.0              # longest communication window
 MAX_WINDOW_CELL_STEPS = 2_000_000  # cells x dt steps held in one window's tensors
-
-
-def _steps(value, dt, what, exc=E.TimeStepError):
-    """``value/dt`` as an int, or raise if it is not an integer (to 1e-6)."""
-    q = value / dt
-    n = int(round(q))
-    if abs(q - n) > 1e-6 * max(1.0, abs(q)):
-        raise exc("%s (%g ms) must be an integer multiple of dt (%g ms)" % (what, value, dt))
-    return n
-
-
-def _index_array(idx, n, what):
-    a = np.asarray(idx)
-    if a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)):
-        raise E.EngineTypeError("%s must be a 1-D integer array" % what)
-    a = a.astype(np.int64)
-    if a.size and (a.min() < 0 or a.max() >= n):
-        raise E.EngineValueError("%s out of range [0, %d)" % (what, n))
-    return a
-
-
-def _per_item(values, n, what):
-    v = np.asarray(values, dtype=float)
-    v = np.full(n, float(v)) if v.ndim == 0 else v.reshape(-1)
-    if v.shape != (n,):
-        raise E.ShapeMismatchError("%s: expected a scalar or %d values, got %d"
-                                   % (what, n, v.size))
-    if not np.all(np.isfinite(v)):
-        raise E.EngineValueError("%s must be finite" % what)
-    return v.copy()
-
-
-class CellGroup:
-    """Cells of one surrogate type: rows of one batched state."""
-
-    def __init__(self, runtime, n, receptors, taus, i_offset, dt, device):
-        self.runtime, self.n, self.receptors, self.device = runtime, n, receptors, device
-        self.native_steps = _steps(float(runtime.native_dt), dt, "native_dt")
-        self.output_dt = float(runtime.output_dt)
-        self.channels = tuple(getattr(runtime, "drive_channels", None)
-                              or getattr(runtime, "channels"))
-        self.recordables = tuple(getattr(runtime, "recordables", ("v",)))
-        self.rec_index = {r.name: i for i, r in enumerate(receptors)}
-        self.bank = SynapseBank([r.kernel for r in receptors], taus, dt, device)
-        M = np.zeros((len(receptors), len(self.channels)))
-        for i, r in enumerate(receptors):
-            M[i, self.channels.index(r.channel)] = 1.0
-        self.mix = torch.as_tensor(M, dtype=torch.float64, device=device)
-        self.i_col = self.channels.index("i_inj") if "i_inj" in self.channels else None
-        self.set_i_offset(i_offset)
-        self.ring = None
-        self.currents = []
-
-    def set_i_offset(self, values):
-        self.i_offset_host = values
-        self.i_offset = torch.as_tensor(values, dtype=torch.float64, device=self.device)
-
-    def signal_names(self):
-        names = set(self.recordables) | set(self.rec_index)
-        for ch, var in (("g_exc", "gsyn_exc"), ("g_inh", "gsyn_inh")):
-            if any(r.channel == ch for r in self.receptors):
-                names.add(var)
-        return names
-
-    def reset(self):
-        self.state = self.runtime.initial_state(self.n)
-        self.bank.reset()
-        if self.ring is not None:
-            self.ring.reset()
-        self.last = {"v": torch.full((self.n,), float(self.runtime.v_rest),
-                                     device=self.device)}
-
-    def synaptic_signal(self, name, rec):
-        """``rec`` [..., n, R] -> [..., n] for a receptor name or gsyn_exc/gsyn_inh."""
-        if name in self.rec_index:
-            return rec[..., self.rec_index[name]]
-        ch = {"gsyn_exc": "g_exc", "gsyn_inh": "g_inh"}[name]
-        cols = [i for i, r in enumerate(self.receptors) if r.channel == ch]
-        return rec[..., cols].sum(-1)
 
 
 class Engine:
@@ -175,9 +98,9 @@ class Engine:
     @property
     def window(self):
         """Communication window (ms): see :meth:`_window_steps`."""
-        return self._window_steps() * self.dt
+        return self._windowsteps_of() * self.dt
 
-    def _window_steps(self):
+    def _windowsteps_of(self):
         """Length of a communication window, in dt steps.
 
         A spike of a surrogate cell cannot reach any surrogate cell sooner than the shortest
@@ -228,8 +151,8 @@ class Engine:
                 raise E.EngineTypeError("runtime lacks attribute %r" % attr)
         channels = tuple(getattr(runtime, "drive_channels", None) or
                          getattr(runtime, "channels", ()))
-        native = _steps(float(runtime.native_dt), self.dt, "native_dt")
-        _steps(float(runtime.native_dt), float(runtime.output_dt), "native_dt (in output_dt)")
+        native = steps_of(float(runtime.native_dt), self.dt, "native_dt")
+        steps_of(float(runtime.native_dt), float(runtime.output_dt), "native_dt (in output_dt)")
         if native <= 0:
             raise E.TimeStepError("native_dt must be > 0")
         taus = validate_receptors(receptors, n)
@@ -237,7 +160,7 @@ class Engine:
             if r.channel not in channels:
                 raise E.EngineValueError("receptor %r feeds channel %r, but the runtime's drive "
                                          "channels are %s" % (r.name, r.channel, channels))
-        i_off = _per_item(i_offset, n, "i_offset")
+        i_off = per_item_values(i_offset, n, "i_offset")
         if np.any(i_off != 0) and "i_inj" not in channels:
             raise E.EngineValueError("i_offset given but the runtime has no 'i_inj' channel")
         g = CellGroup(runtime, n, list(receptors), taus, i_off, self.dt, self.device)
@@ -259,7 +182,7 @@ class Engine:
         self._built = False
         return len(self._groups) - 1
 
-    def _delay_steps(self, delay, n):
+    def _delaysteps_of(self, delay, n):
         d = np.asarray(delay, dtype=float)
         d = np.full(n, float(d)) if d.ndim == 0 else d.reshape(-1)
         if d.shape != (n,):
@@ -279,7 +202,7 @@ class Engine:
             return None
         if not isinstance(synapse, TsodyksMarkramSpec):
             raise E.EngineTypeError("synapse must be None or a TsodyksMarkramSpec")
-        tm = {k: _per_item(getattr(synapse, k), n, k) for k in ("U", "tau_rec", "tau_facil")}
+        tm = {k: per_item_values(getattr(synapse, k), n, k) for k in ("U", "tau_rec", "tau_facil")}
         if np.any((tm["U"] < 0) | (tm["U"] > 1)):
             raise E.EngineValueError("U must be in [0, 1]")
         if np.any(tm["tau_rec"] <= 0) or np.any(tm["tau_facil"] < 0):
@@ -292,8 +215,8 @@ class Engine:
         on receptor ``receptor_name``; returns the projection id."""
         self._structural("add a projection")
         pre, post = self._group(pre_group), self._group(post_group, cell=True)
-        pi = _index_array(pre_idx, pre.n, "pre_idx")
-        qi = _index_array(post_idx, post.n, "post_idx")
+        pi = index_array(pre_idx, pre.n, "pre_idx")
+        qi = index_array(post_idx, post.n, "post_idx")
         if len(pi) != len(qi):
             raise E.ShapeMismatchError("pre_idx (%d) and post_idx (%d) differ in length"
                                        % (len(pi), len(qi)))
@@ -301,16 +224,16 @@ class Engine:
             raise E.UnknownReceptorError("group %d has no receptor %r; it has %s"
                                          % (post_group, receptor_name, list(post.rec_index)))
         r = post.rec_index[receptor_name]
-        w = _per_item(weight, len(pi), "weight")
+        w = per_item_values(weight, len(pi), "weight")
         if post.receptors[r].kind == "conductance" and np.any(w < 0):
             raise E.EngineValueError("conductance weights (uS) must be >= 0")
-        D, _ = self._delay_steps(delay, len(pi))
+        D, _ = self._delaysteps_of(delay, len(pi))
         tm = self._check_tm(synapse, len(pi))
         if tm is not None:
             tm["tau_syn"] = post.bank.tau[qi, r]
         p = Projection(pre_group, post_group, pre.n, post.n, pi, qi, r, w, D, tm, self.dt,
                        self.device)
-        p.delays_ms = _per_item(delay, len(pi), "delay")
+        p.delays_ms = per_item_values(delay, len(pi), "delay")
         self._projections.append(p)
         self._built = False
         return len(self._projections) - 1
@@ -323,7 +246,7 @@ class Engine:
             g = self._group(gid, cell=True)
             if g.i_col is None:
                 raise E.EngineValueError("group %d has no 'i_inj' drive channel" % gid)
-            tg.append((gid, torch.as_tensor(np.unique(_index_array(idx, g.n, "idx")),
+            tg.append((gid, torch.as_tensor(np.unique(index_array(idx, g.n, "idx")),
                                             device=self.device)))
         c = CurrentSource(kind, dict(params), tg, self.dt, self.device)
         c.first_step = self._step       # may be added during a simulation
@@ -340,7 +263,7 @@ class Engine:
             g.set_params({name: values}, self.t)    # validates before changing anything
             return
         if name == "i_offset":
-            v = _per_item(values, g.n, "i_offset")
+            v = per_item_values(values, g.n, "i_offset")
             if np.any(v != 0) and g.i_col is None:
                 raise E.EngineValueError("the runtime has no 'i_inj' channel")
             g.set_i_offset(v)
@@ -369,7 +292,7 @@ class Engine:
             raise E.EngineValueError("unknown projection attribute %r; expected %s"
                                      % (name, SYN_ATTRS))
         if name == "delay":
-            D, d = self._delay_steps(values, n)
+            D, d = self._delaysteps_of(values, n)
             if self._step == 0:
                 self._built = False      # ring buffers are resized at the next run
             elif D.max(initial=0) + 2 * self._K + 1 > self._groups[p.post_group].ring.slots:
@@ -377,9 +300,9 @@ class Engine:
                                           "time; call reset() first")
             p.delay_steps, p.delays_ms = D, d
             if self._built:
-                self._K = min(self._K, self._window_steps())
+                self._K = min(self._K, self._windowsteps_of())
         elif name == "weight":
-            w = _per_item(values, n, "weight")
+            w = per_item_values(values, n, "weight")
             post = self._groups[p.post_group]
             if post.receptors[p.receptor].kind == "conductance" and np.any(w < 0):
                 raise E.EngineValueError("conductance weights (uS) must be >= 0")
@@ -419,7 +342,7 @@ class Engine:
         if variable not in allowed:
             raise E.UnknownVariableError("group %d cannot record %r; recordable: %s"
                                          % (group, variable, sorted(allowed)))
-        idx = np.unique(_index_array(np.arange(g.n) if idx is None else idx, g.n, "idx"))
+        idx = np.unique(index_array(np.arange(g.n) if idx is None else idx, g.n, "idx"))
         if variable == "spikes":
             old = self._spikes.get(group)
             if old is not None and (old._times or old._stage) \
@@ -429,7 +352,7 @@ class Engine:
             self._spikes[group] = SpikeRecorder(idx, g.n, self.device, self.compress_every)
             return
         si = self.dt if sampling_interval is None else float(sampling_interval)
-        si_steps = _steps(si, self.dt, "sampling_interval")
+        si_steps = steps_of(si, self.dt, "sampling_interval")
         if si_steps <= 0:
             raise E.TimeStepError("sampling_interval must be > 0")
         old = self._signals.get((group, variable))
@@ -478,7 +401,7 @@ class Engine:
 
     # ---------------------------------------------------------------- running
     def _build(self):
-        K = self._window_steps()
+        K = self._windowsteps_of()
         self._K = K
         for gid, g in enumerate(self._groups):
             if isinstance(g, CellGroup):
@@ -518,7 +441,7 @@ class Engine:
 
     def run_until(self, t_stop):
         """Advance to ``t_stop`` (ms), a multiple of :attr:`quantum` ahead of :attr:`t`."""
-        stop = _steps(float(t_stop), self.dt, "t_stop")
+        stop = steps_of(float(t_stop), self.dt, "t_stop")
         if stop < self._step:
             raise E.EngineValueError("t_stop (%g ms) is before the current time (%g ms)"
                                      % (t_stop, self.t))
