@@ -13,6 +13,10 @@ class CellGroup:
     def __init__(self, runtime, n, receptors, taus, i_offset, dt, device):
         self.runtime, self.n, self.receptors, self.device = runtime, n, receptors, device
         self.native_steps = steps_of(float(runtime.native_dt), dt, "native_dt")
+        # the drive is averaged over bins of drive_dt (the native step unless the runtime
+        # asks for finer bins, e.g. its output step)
+        self.drive_steps = steps_of(float(getattr(runtime, "drive_dt", runtime.native_dt)), dt,
+                                    "drive_dt")
         self.output_dt = float(runtime.output_dt)
         self.channels = tuple(getattr(runtime, "drive_channels", None)
                               or getattr(runtime, "channels"))

@@ -500,7 +500,7 @@ class Engine:
                 for c, idx in g.currents:
                     inj.index_add_(1, idx, cur_vals[id(c)][:, None].expand(K, len(idx)))
                 drive[:, :, g.i_col] += inj
-            m = g.native_steps
+            m = g.drive_steps
             drive = drive.view(K // m, m, g.n, -1).mean(1).to(torch.float32)
             out, spikes, g.state = g.runtime.run(drive, g.state)
             for var in g.recordables:

@@ -1,0 +1,625 @@
+"""
+Benchmark pyNN.surrogate against pyNN.neuron, after the shape of Olah et al.'s Fig. 7.
+
+Every case runs the same PyNN script (benchmarks/network_script.py) on pyNN.neuron and on
+pyNN.surrogate, each in its own subprocess, interleaved (neuron, surrogate, neuron, ...) and
+repeated ``--repeats`` times; the tables report medians. Cases:
+
+* 1, 50, 500, 5000, 50000 HH_cond_exp cells x {disconnected, 20 static recurrent inputs per
+  cell, 20 Tsodyks-Markram inputs per cell} x {100 ms, 1 s} x {dt 0.1, 0.025 ms};
+* heterogeneous parameters (i_offset, tau_syn_E from RandomDistributions), static, 1 s, dt 0.1;
+* 100,000 cells x 1 s x 20 static synapses per cell (memory), dt 0.1.
+
+Every cell has its own Poisson input; the spikes of all cells are recorded.
+
+NEURON cases whose run is predicted (from the NEURON cases already measured) to last longer than
+``--neuron-max-seconds`` run for a shorter simulated time; their run times are extrapolated
+linearly to the full time and marked "extrapolated from X ms". pyNN.surrogate cases always run
+in full. Nothing is skipped silently: a failed or timed-out process is reported in the table.
+
+Writes ``<output-dir>/benchmarks.md``, ``benchmarks.png`` and ``benchmarks.json`` (every
+process's raw result), updated after every case.
+
+Examples::
+
+    python benchmarks/run_benchmarks.py                       # everything, 3 repeats
+    python benchmarks/run_benchmarks.py --quick               # smoke test (1 and 50 cells)
+    python benchmarks/run_benchmarks.py --cases 'static-*-dt0.1' --repeats 1
+    python benchmarks/run_benchmarks.py --list
+    python benchmarks/run_benchmarks.py --from-json docs/benchmarks.json   # redraw only
+"""
+
+import argparse
+import dataclasses
+import datetime
+import fnmatch
+import json
+import math
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+NETWORK_SCRIPT = HERE / "network_script.py"
+BACKENDS = ("neuron", "surrogate")
+SIZES = (1, 50, 500, 5000, 50000)
+SIMTIMES = (100.0, 1000.0)
+DTS = (0.1, 0.025)
+CONNECTIVITIES = ("none", "static", "tm")
+CONNECTIVITY_LABEL = {"none": "disconnected", "static": "static, 20 inputs/cell",
+                      "tm": "Tsodyks-Markram, 20 inputs/cell"}
+MEMORY_SIZE = 100000
+# Prior cost of pyNN.neuron (us of run wall time per cell per dt step) used to plan the first
+# NEURON cases, before any has been measured; measured costs replace it.
+NEURON_PRIOR_US_PER_CELL_STEP = 0.5
+MIN_SHORT_SIMTIME = 10.0      # ms, the shortest simulated time of an extrapolated NEURON run
+JSON_MARKER = "BENCHMARK_JSON "
+
+
+# ----------------------------------------------------------------------------- cases
+@dataclasses.dataclass(frozen=True)
+class Case:
+    n_cells: int
+    simtime: float
+    dt: float
+    connectivity: str
+    heterogeneous: bool = False
+    group: str = "main"        # main, heterogeneous, memory
+
+    @property
+    def name(self):
+        prefix = "het-" if self.heterogeneous else ""
+        return f"{prefix}{self.connectivity}-n{self.n_cells}-T{self.simtime:g}-dt{self.dt:g}"
+
+    @property
+    def cost(self):
+        """Relative cost, used to run cheap cases first."""
+        n_syn = self.n_cells * (21 if self.connectivity != "none" else 1)
+        return (self.n_cells + 0.2 * n_syn) * self.simtime / self.dt
+
+    def as_dict(self):
+        return dict(dataclasses.asdict(self), name=self.name)
+
+
+def all_cases(quick=False):
+    """Every benchmark case, cheapest first."""
+    if quick:
+        cases = [Case(n, 100.0, dt, c) for n in (1, 50) for dt in DTS for c in CONNECTIVITIES]
+        cases.append(Case(50, 100.0, 0.1, "static", heterogeneous=True, group="heterogeneous"))
+    else:
+        cases = [Case(n, t, dt, c) for n in SIZES for t in SIMTIMES for dt in DTS
+                 for c in CONNECTIVITIES]
+        cases += [Case(n, 1000.0, 0.1, "static", heterogeneous=True, group="heterogeneous")
+                  for n in SIZES]
+        cases.append(Case(MEMORY_SIZE, 1000.0, 0.1, "static", group="memory"))
+    return sorted(cases, key=lambda c: (c.cost, c.name))
+
+
+def select_cases(cases, patterns):
+    """Cases whose name matches one of the comma-separated glob ``patterns`` (all if empty)."""
+    if not patterns:
+        return list(cases)
+    globs = [p.strip() for p in patterns.split(",") if p.strip()]
+    chosen = [c for c in cases if any(fnmatch.fnmatchcase(c.name, g) for g in globs)]
+    if not chosen:
+        raise SystemExit(f"no case matches --cases {patterns!r}; see --list")
+    return chosen
+
+
+# ----------------------------------------------------------------------------- planning
+def neuron_cost_estimate(case, measured):
+    """Predicted NEURON run wall time per cell per ms (us) for `case`.
+
+    From the measured NEURON runs (full or shortened) of the same connectivity, dt and
+    heterogeneity, the one with most cells (ties: longest simulated time) not larger than
+    the case; falls back to any dt scaled by the number of steps, then to a prior.
+    """
+    def pick(runs):
+        runs = [r for r in runs if r["n_cells"] <= case.n_cells] or runs
+        return max(runs, key=lambda r: (r["n_cells"], r["simtime_run"]))
+
+    same = [r for r in measured if r["connectivity"] == case.connectivity
+            and r["dt"] == case.dt and r["heterogeneous"] == case.heterogeneous]
+    if same:
+        return pick(same)["us_per_cell_ms_wall"]
+    same_conn = [r for r in measured if r["connectivity"] == case.connectivity]
+    if same_conn:
+        r = pick(same_conn)
+        return r["us_per_cell_ms_wall"] * r["dt"] / case.dt
+    factor = 1.0 if case.connectivity == "none" else 1.5
+    return NEURON_PRIOR_US_PER_CELL_STEP * factor / case.dt
+
+
+def plan_neuron_simtime(case, measured, max_seconds):
+    """(simulated time to run on NEURON, predicted run seconds of the full case)."""
+    us = neuron_cost_estimate(case, measured)
+    predicted = us * 1e-6 * case.n_cells * case.simtime
+    if max_seconds is None or max_seconds <= 0 or predicted <= max_seconds:
+        return case.simtime, predicted
+    short = max_seconds / (us * 1e-6 * case.n_cells)
+    short = max(MIN_SHORT_SIMTIME, math.floor(short / MIN_SHORT_SIMTIME) * MIN_SHORT_SIMTIME)
+    return min(short, case.simtime), predicted
+
+
+# ----------------------------------------------------------------------------- running
+def child_command(case, backend, simtime, options):
+    command = [sys.executable, str(NETWORK_SCRIPT), backend,
+               "--n-cells", str(case.n_cells), "--simtime", f"{simtime:g}",
+               "--dt", f"{case.dt:g}", "--connectivity", case.connectivity,
+               "--case", case.name, "--record-v", str(options.record_v)]
+    if case.heterogeneous:
+        command.append("--heterogeneous")
+    if backend == "surrogate":
+        command += ["--threads", str(options.threads), "--device", options.device]
+    return command
+
+
+def run_child(command, timeout):
+    """Run one benchmark process; returns (result dict or None, error text or None)."""
+    env = dict(os.environ, PYTHONWARNINGS="ignore", MPLBACKEND="Agg")
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              cwd=str(REPO), env=env)
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {timeout:g} s"
+    lines = [line for line in done.stdout.splitlines() if line.startswith(JSON_MARKER)]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return None, f"exit code {done.returncode}: " + " | ".join(tail)
+    return json.loads(lines[-1][len(JSON_MARKER):]), None
+
+
+def finish_record(record, case, backend, repeat, simtime_run, predicted_s):
+    """Add bookkeeping and, for a shortened NEURON run, the linear extrapolation."""
+    record.update(case=case.name, backend=backend, repeat=repeat, group=case.group,
+                  heterogeneous=case.heterogeneous, simtime=case.simtime,
+                  simtime_run=simtime_run, predicted_run_s=predicted_s,
+                  extrapolated=simtime_run < case.simtime)
+    if record["extrapolated"]:
+        scale = case.simtime / simtime_run
+        for key in ("run_s", "run_cpu_s"):
+            record[key + "_measured"] = record[key]
+            record[key] = record[key] * scale
+        # us per cell per ms and the rate are intensive: measured over the shorter run.
+    return record
+
+
+def run_benchmarks(cases, options, log=print):
+    """Run every case (interleaved backends, repeated); returns the list of raw records."""
+    from tqdm import tqdm
+
+    records = []
+    backends = [b for b in BACKENDS if b in options.backends]
+    total = len(cases) * options.repeats * len(backends)
+    bar = tqdm(total=total, unit="run", dynamic_ncols=True, disable=options.no_progress)
+    try:
+        for case in cases:
+            measured = [r for r in records if r["backend"] == "neuron" and not r.get("error")]
+            neuron_simtime, predicted = plan_neuron_simtime(case, measured,
+                                                            options.neuron_max_seconds)
+            for repeat in range(options.repeats):
+                for backend in backends:
+                    simtime = neuron_simtime if backend == "neuron" else case.simtime
+                    bar.set_description(f"{case.name} {backend} #{repeat + 1}")
+                    command = child_command(case, backend, simtime, options)
+                    result, error = run_child(command, options.timeout)
+                    if result is None:
+                        result = dict(case.as_dict(), error=error)
+                        result.pop("name")
+                        log(f"FAILED {case.name} on {backend}: {error}")
+                    result["command"] = shlex.join(command)
+                    records.append(finish_record(result, case, backend, repeat, simtime,
+                                                 predicted if backend == "neuron" else None))
+                    bar.update(1)
+            if options.on_case_done is not None:
+                options.on_case_done(records)
+    finally:
+        bar.close()
+    return records
+
+
+# ----------------------------------------------------------------------------- summarising
+SUMMARY_KEYS = ("build_s", "run_s", "run_cpu_s", "us_per_cell_ms_cpu", "us_per_cell_ms_wall",
+                "ru_maxrss_mib", "rate_hz", "data_s")
+
+
+def summarise(records):
+    """Per case and backend: medians over repeats. Returns a list of case rows, case order kept.
+
+    A row: case fields, ``backends`` = {backend: {median values, n_ok, n_failed, errors,
+    extrapolated_from}}, ``run_ratio`` (neuron / surrogate run wall time), ``cpu_ratio``
+    and ``rate_diff_pct`` (surrogate vs neuron, % of neuron).
+    """
+    order, rows = [], {}
+    for r in records:
+        name = r["case"]
+        if name not in rows:
+            order.append(name)
+            rows[name] = {k: r.get(k) for k in ("case", "n_cells", "simtime", "dt",
+                                                "connectivity", "heterogeneous", "group")}
+            rows[name]["backends"] = {}
+        rows[name]["backends"].setdefault(r["backend"], []).append(r)
+    out = []
+    for name in order:
+        row = rows[name]
+        per_backend = {}
+        for backend, runs in row["backends"].items():
+            ok = [r for r in runs if not r.get("error")]
+            entry = {"n_ok": len(ok), "n_failed": len(runs) - len(ok),
+                     "errors": sorted({r["error"] for r in runs if r.get("error")})}
+            for key in SUMMARY_KEYS:
+                values = [r[key] for r in ok if r.get(key) is not None]
+                entry[key] = statistics.median(values) if values else None
+            for key in ("threads", "n_synapses", "device"):
+                entry[key] = ok[0].get(key) if ok else None
+            short = sorted({r["simtime_run"] for r in ok if r.get("extrapolated")})
+            entry["extrapolated_from"] = short[0] if short else None
+            entry["predicted_run_s"] = runs[0].get("predicted_run_s")
+            per_backend[backend] = entry
+        row["backends"] = per_backend
+        neuron, surrogate = per_backend.get("neuron", {}), per_backend.get("surrogate", {})
+        row["run_ratio"] = _ratio(neuron.get("run_s"), surrogate.get("run_s"))
+        row["cpu_ratio"] = _ratio(neuron.get("run_cpu_s"), surrogate.get("run_cpu_s"))
+        rate_n, rate_s = neuron.get("rate_hz"), surrogate.get("rate_hz")
+        row["rate_diff_pct"] = (100.0 * (rate_s - rate_n) / rate_n
+                                if rate_n and rate_s is not None else None)
+        out.append(row)
+    return out
+
+
+def _ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+# ----------------------------------------------------------------------------- machine
+def machine_description(threads=None):
+    info = {"platform": platform.platform(), "python": platform.python_version(),
+            "cores": os.cpu_count(),
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                 if line.startswith("model name")]
+        info["cpu"] = names[0] if names else platform.processor()
+    except OSError:
+        info["cpu"] = platform.processor()
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["memory_gib"] = round(int(line.split()[1]) / 1024 ** 2, 1)
+    except OSError:
+        pass
+    try:
+        info["loadavg_start"] = list(os.getloadavg())
+    except OSError:
+        pass
+    for module in ("torch", "pyNN", "numpy"):
+        try:
+            info[module] = __import__(module).__version__
+        except ImportError:
+            info[module] = None
+    try:
+        from importlib.metadata import version
+        info["neuron"] = version("neuron")
+    except Exception:   # noqa: BLE001 - NEURON may be missing or installed another way
+        info["neuron"] = None
+    info["surrogate_threads"] = threads
+    return info
+
+
+# ----------------------------------------------------------------------------- writing
+def _fmt(value, digits=3):
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def _note(row):
+    notes = []
+    for backend, entry in row["backends"].items():
+        if entry.get("extrapolated_from"):
+            notes.append(f"{backend}: extrapolated from {entry['extrapolated_from']:g} ms")
+        if entry.get("n_failed"):
+            notes.append(f"{backend}: {entry['n_failed']} run(s) failed "
+                         f"({'; '.join(entry['errors'])[:160]})")
+    return "; ".join(notes)
+
+
+def _mark(entry, key):
+    """The median of `key`, with '*' when it was extrapolated."""
+    text = _fmt(entry.get(key))
+    if entry.get("extrapolated_from") and key in ("run_s", "run_cpu_s") and text != "–":
+        text += "*"
+    return text
+
+
+def markdown_table(rows):
+    header = ("| cells | T (ms) | dt (ms) | build N / S (s) | run N (s) | run S (s) | "
+              "N/S run | N/S CPU | CPU µs/cell/ms N / S | wall µs/cell/ms N / S | "
+              "peak RSS N / S (MiB) | rate N / S (Hz) | rate diff | note |")
+    lines = [header, "|" + "---|" * header.count("|")[:-1] if False else
+             "|" + "|".join(["---:"] * 13 + ["---"]) + "|"]
+    for row in rows:
+        n = row["backends"].get("neuron", {})
+        s = row["backends"].get("surrogate", {})
+        diff = row.get("rate_diff_pct")
+        cells = [
+            f"{row['n_cells']:,}", f"{row['simtime']:g}", f"{row['dt']:g}",
+            f"{_fmt(n.get('build_s'))} / {_fmt(s.get('build_s'))}",
+            _mark(n, "run_s"), _mark(s, "run_s"),
+            _fmt(row.get("run_ratio")), _fmt(row.get("cpu_ratio")),
+            f"{_fmt(n.get('us_per_cell_ms_cpu'))} / {_fmt(s.get('us_per_cell_ms_cpu'))}",
+            f"{_fmt(n.get('us_per_cell_ms_wall'))} / {_fmt(s.get('us_per_cell_ms_wall'))}",
+            f"{_fmt(n.get('ru_maxrss_mib'), 4)} / {_fmt(s.get('ru_maxrss_mib'), 4)}",
+            f"{_fmt(n.get('rate_hz'))} / {_fmt(s.get('rate_hz'))}",
+            "–" if diff is None else f"{diff:+.1f} %",
+            _note(row),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _sections(rows):
+    """(title, rows) per table: one per connectivity of the main grid, then the extras."""
+    sections = []
+    for conn in CONNECTIVITIES:
+        chosen = [r for r in rows if r["group"] == "main" and r["connectivity"] == conn]
+        chosen.sort(key=lambda r: (-r["dt"], r["simtime"], r["n_cells"]))
+        if chosen:
+            sections.append((CONNECTIVITY_LABEL[conn], chosen))
+    het = sorted([r for r in rows if r["group"] == "heterogeneous"],
+                 key=lambda r: (-r["dt"], r["simtime"], r["n_cells"]))
+    if het:
+        sections.append(("heterogeneous parameters (i_offset, tau_syn_E), static, "
+                         "20 inputs/cell", het))
+    mem = [r for r in rows if r["group"] == "memory"]
+    if mem:
+        sections.append(("memory: 100,000 cells, 20 static inputs/cell", mem))
+    return sections
+
+
+def write_markdown(path, rows, machine, command, options_dict, png_name=None):
+    """Write the report; returns its text."""
+    from network_script import (INPUT_RATE, INPUT_WEIGHT, INPUT_DELAY, REC_WEIGHT,
+                                REC_DELAY, TM_U, TM_TAU_REC, HET_I_OFFSET, HET_TAU_SYN_E)
+    threads = machine.get("surrogate_threads")
+    load = machine.get("loadavg_start")
+    out = [
+        "# Benchmarks: pyNN.surrogate vs pyNN.neuron",
+        "",
+        "Generated by `benchmarks/run_benchmarks.py`; do not edit by hand. Raw results of every "
+        "process: [benchmarks.json](benchmarks.json).",
+        "",
+        "Command:",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        "## Machine",
+        "",
+        f"* CPU: {machine.get('cpu')}, {machine.get('cores')} cores; memory "
+        f"{machine.get('memory_gib')} GiB",
+        f"* pyNN.surrogate: torch {machine.get('torch')}, {threads} intra-op thread(s), device "
+        f"{options_dict.get('device', 'cpu')}; pyNN.neuron: NEURON {machine.get('neuron')}, "
+        "one thread",
+        f"* PyNN {machine.get('pyNN')}, numpy {machine.get('numpy')}, Python "
+        f"{machine.get('python')}, {machine.get('platform')}",
+        f"* date: {machine.get('date')}"
+        + (f"; load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
+           "(1 / 5 / 15 min)" if load else ""),
+        "",
+        "## What is measured",
+        "",
+        "Each case runs `benchmarks/network_script.py` (an ordinary PyNN script) once per "
+        f"backend and repeat, in a fresh process, interleaved (neuron, surrogate, ...), "
+        f"{options_dict.get('repeats')} repeat(s); every number is the median over repeats.",
+        "",
+        f"* Network: N `HH_cond_exp` cells (PyNN defaults), each driven by its own "
+        f"`SpikeSourcePoisson` ({INPUT_RATE:g} Hz, {INPUT_WEIGHT:g} µS, delay {INPUT_DELAY:g} "
+        f"ms); recurrent: `FixedNumberPreConnector(20)` excitatory, {REC_WEIGHT:g} µS, delay "
+        f"{REC_DELAY:g} ms, `StaticSynapse` or `TsodyksMarkramSynapse(U={TM_U:g}, "
+        f"tau_rec={TM_TAU_REC:g})`; heterogeneous: i_offset ~ U{HET_I_OFFSET} nA, tau_syn_E ~ "
+        f"U{HET_TAU_SYN_E} ms. `setup(timestep=dt, min_delay=1.0)`. Spikes of every cell are "
+        "recorded.",
+        "* **build**: wall time from the start of the script (imports included) to the call of "
+        "`run()`. **run**: wall time of the single `sim.run(T)` call; on pyNN.surrogate it "
+        "includes building the engine's tensors at the first `run()`.",
+        "* **CPU µs/cell/ms**: `time.process_time()` of the run (all threads of the process) "
+        "per cell per simulated ms; **wall µs/cell/ms** the same from wall time.",
+        "* **peak RSS**: `ru_maxrss` of the child process (MiB), whole process including "
+        "imports.",
+        "* **rate**: mean firing rate of all cells over the run (Hz). **rate diff**: "
+        "(surrogate − neuron) / neuron. **N/S run**, **N/S CPU**: NEURON time / surrogate "
+        "time (> 1: the surrogate is faster).",
+        f"* NEURON cases predicted to run longer than {options_dict.get('neuron_max_seconds')} s "
+        "ran for a shorter simulated time; their run times (marked `*`) are extrapolated "
+        "linearly to T, as the note says (\"extrapolated from X ms\"); their µs/cell/ms, "
+        "rate and peak RSS are those measured over the shorter run. pyNN.surrogate cases "
+        "always run in full.",
+        "",
+    ]
+    if png_name:
+        out += [f"![µs per cell per ms vs number of cells]({png_name})", ""]
+    for title, section_rows in _sections(rows):
+        out += [f"## {title[0].upper() + title[1:]}", "", markdown_table(section_rows), ""]
+    text = "\n".join(out)
+    Path(path).write_text(text)
+    return text
+
+
+def plot(path, rows):
+    """µs per cell per simulated ms (CPU) vs cells, log-log, and peak memory vs cells."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    colours = {"none": "tab:blue", "static": "tab:orange", "tm": "tab:green",
+               "het": "tab:purple"}
+    styles = {"neuron": "--", "surrogate": "-"}
+    markers = {0.1: "o", 0.025: "s"}
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5.8))
+    panels = [(axes[0], 100.0, "us_per_cell_ms_cpu", "CPU µs per cell per simulated ms",
+               "T = 100 ms"),
+              (axes[1], 1000.0, "us_per_cell_ms_cpu", "CPU µs per cell per simulated ms",
+               "T = 1 s"),
+              (axes[2], 1000.0, "ru_maxrss_mib", "peak RSS of the process (MiB)",
+               "peak memory, T = 1 s")]
+    for ax, simtime, key, ylabel, title in panels:
+        lines = {}
+        for row in rows:
+            if row["simtime"] != simtime:
+                continue
+            family = "het" if row["heterogeneous"] else row["connectivity"]
+            for backend, entry in row["backends"].items():
+                if entry.get(key) is None:
+                    continue
+                lines.setdefault((backend, family, row["dt"]), []).append(
+                    (row["n_cells"], entry[key], bool(entry.get("extrapolated_from"))))
+        for (backend, family, dt), points in sorted(lines.items()):
+            points.sort()
+            x = [p[0] for p in points]
+            y = [p[1] for p in points]
+            colour = colours.get(family, "k")
+            ax.plot(x, y, styles.get(backend, ":"), color=colour, lw=1.6, alpha=0.9)
+            for xi, yi, extrapolated in points:
+                ax.plot([xi], [yi], markers.get(dt, "^"), color=colour, ms=6,
+                        mfc="white" if extrapolated else colour, mew=1.4)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("number of cells")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(True, which="major", alpha=0.4)
+        ax.grid(True, which="minor", alpha=0.12)
+    handles = [Line2D([], [], color="k", ls=styles[b], label=f"pyNN.{b}") for b in styles]
+    handles += [Line2D([], [], color=c, lw=3, label=label) for c, label in (
+        (colours["none"], "disconnected"), (colours["static"], "static, 20 syn/cell"),
+        (colours["tm"], "Tsodyks-Markram, 20 syn/cell"),
+        (colours["het"], "heterogeneous, static"))]
+    handles += [Line2D([], [], color="grey", ls="", marker=m, label=f"dt = {dt:g} ms")
+                for dt, m in markers.items()]
+    handles.append(Line2D([], [], color="grey", ls="", marker="o", mfc="white",
+                          label="NEURON run extrapolated"))
+    fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, fontsize=10)
+    fig.suptitle("pyNN.surrogate vs pyNN.neuron, HH_cond_exp networks with Poisson input")
+    fig.tight_layout(rect=(0, 0.1, 1, 0.96))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(output_dir, records, machine, command, options_dict):
+    """benchmarks.json, benchmarks.png and benchmarks.md in `output_dir`."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    rows = summarise(records)
+    payload = {"machine": machine, "command": command, "options": options_dict,
+               "summary": rows, "runs": records}
+    (output_dir / "benchmarks.json").write_text(json.dumps(payload, indent=1) + "\n")
+    png = None
+    if any(r["backends"] for r in rows):
+        plot(output_dir / "benchmarks.png", rows)
+        png = "benchmarks.png"
+    write_markdown(output_dir / "benchmarks.md", rows, machine, command, options_dict, png)
+    return rows
+
+
+# ----------------------------------------------------------------------------- main
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0].strip(),
+        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: 1 and 50 cells, 100 ms, both timesteps, one repeat "
+                             "(writes to benchmarks/quick/ unless --output-dir is given)")
+    parser.add_argument("--cases", default="",
+                        help="comma-separated glob patterns on case names, e.g. "
+                             "'static-*,none-n50-*' (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the selected cases and exit")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="processes per case and backend (default 3, 1 with --quick)")
+    parser.add_argument("--neuron-max-seconds", type=float, default=120.0,
+                        help="NEURON runs predicted to take longer than this (s) run for a "
+                             "shorter simulated time and are extrapolated; 0: never")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="torch intra-op threads of the surrogate processes "
+                             "(default: all cores, %(default)s)")
+    parser.add_argument("--device", default="cpu", help="torch device of pyNN.surrogate")
+    parser.add_argument("--backends", default="neuron,surrogate",
+                        help="comma-separated backends to run (default both)")
+    parser.add_argument("--record-v", type=int, default=0,
+                        help="also record v of this many cells per case")
+    parser.add_argument("--timeout", type=float, default=3600.0,
+                        help="seconds after which one process is killed and reported failed")
+    parser.add_argument("--output-dir", default=None,
+                        help="where benchmarks.md/.png/.json go (default docs/)")
+    parser.add_argument("--from-json", default=None,
+                        help="redraw the report from an existing benchmarks.json, run nothing")
+    parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    options = parser.parse_args(argv)
+    if options.repeats is None:
+        options.repeats = 1 if options.quick else 3
+    if options.repeats < 1:
+        parser.error("--repeats must be >= 1")
+    if options.output_dir is None:
+        options.output_dir = str(HERE / "quick" if options.quick else REPO / "docs")
+    options.backends = [b.strip() for b in options.backends.split(",") if b.strip()]
+    unknown = set(options.backends) - set(BACKENDS)
+    if unknown:
+        parser.error(f"unknown backend(s) {sorted(unknown)}; expected {BACKENDS}")
+    return options
+
+
+def main(argv=None):
+    options = parse_args(argv)
+    sys.path.insert(0, str(HERE))
+    if options.from_json:
+        payload = json.loads(Path(options.from_json).read_text())
+        write_outputs(options.output_dir, payload["runs"], payload["machine"],
+                      payload["command"], payload["options"])
+        print(f"report written to {options.output_dir}/benchmarks.md")
+        return 0
+    cases = select_cases(all_cases(options.quick), options.cases)
+    if options.list:
+        for case in cases:
+            print(f"{case.name:<36} group={case.group}")
+        print(f"{len(cases)} case(s)")
+        return 0
+    argv_list = sys.argv[1:] if argv is None else list(argv)
+    command = shlex.join(["python", "benchmarks/run_benchmarks.py"] + argv_list)
+    machine = machine_description(options.threads)
+    options_dict = {k: v for k, v in vars(options).items() if k not in ("on_case_done",)}
+
+    def on_case_done(records):
+        write_outputs(options.output_dir, records, machine, command, options_dict)
+
+    options.on_case_done = on_case_done
+    start = time.perf_counter()
+    records = run_benchmarks(cases, options)
+    try:
+        machine["loadavg_end"] = list(os.getloadavg())
+    except OSError:
+        pass
+    machine["total_wall_s"] = time.perf_counter() - start
+    rows = write_outputs(options.output_dir, records, machine, command, options_dict)
+    print(f"{len(rows)} case(s), {len(records)} process(es) in {machine['total_wall_s']:.0f} s; "
+          f"report: {Path(options.output_dir) / 'benchmarks.md'}")
+    failed = [r for r in records if r.get("error")]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
