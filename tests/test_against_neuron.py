@@ -151,3 +151,24 @@ def test_same_script_gives_the_same_neo_structure(neuron_sim):
         for segment in our_structure["segments"]:
             segment["spiketrain_t_stop"] = [round(t, 6) for t in segment["spiketrain_t_stop"]]
         assert our_structure == ref_structure, name
+
+
+def test_setting_a_tsodyks_markram_weight_scales_later_increments():
+    """Documented difference: pyNN.neuron ignores set(weight=...) on TM synapses; we use it."""
+    sim = pyNN_surrogate
+    sim.setup(timestep=0.1, min_delay=1.0, device="cpu")
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0, 110.0]))
+    cell = sim.Population(1, sim.HH_cond_exp(tau_syn_E=3.0))
+    projection = sim.Projection(source, cell, sim.AllToAllConnector(),
+                                sim.TsodyksMarkramSynapse(weight=0.01, delay=1.0, U=0.5,
+                                                          tau_rec=1e-3))
+    cell.record("gsyn_exc")
+    sim.run(50.0)
+    projection.set(weight=0.03)
+    sim.run(100.0)
+    g = np.asarray(cell.get_data().segments[0].filter(name="gsyn_exc")[0])[:, 0]
+    first, second = g[111], g[1111]   # recorded one step after each arrival (11 and 111 ms)
+    # w * U * x with x fully recovered, decayed over one step
+    assert first == pytest.approx(0.01 * 0.5 * np.exp(-0.1 / 3.0), rel=1e-4)
+    assert second == pytest.approx(3 * first, rel=1e-4)
+    sim.end()

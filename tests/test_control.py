@@ -38,6 +38,12 @@ def test_setup_and_state_queries(timestep):
     assert sim.get_max_delay() == 20.0
     assert sim.num_processes() == 1 and sim.rank() == 0
     assert sim.get_current_time() == 0.0
+    cells = sim.Population(2, sim.HH_cond_exp())
+    cells.record(["v", "gsyn_exc"])
+    sim.run(10.0)
+    v = cells.get_data().segments[0].filter(name="v")[0]
+    assert v.shape == (int(round(10.0 / timestep)) + 1, 2)
+    assert float(v.sampling_period) == timestep
     sim.end()
 
 

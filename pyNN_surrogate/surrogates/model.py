@@ -22,7 +22,8 @@ class SurrogateNet(nn.Module):
     Parameters
     ----------
     n_inputs : int
-        Number of drive channels.
+        Input features per native step: drive channels x drive bins per native step
+        (``native_dt / drive_dt``; see :func:`.runtime.fold_drive`).
     substeps : int
         Output bins per native step.
     conv_channels : int

@@ -121,6 +121,8 @@ class CellTypePackage:
     card : dict
     name : str
     native_dt, output_dt : float (ms)
+    drive_dt : float (ms)
+        Drive averaging bin (``native_dt`` when the card has none).
     substeps : int
     drive_channels : tuple of str
     recordables : tuple of str
@@ -158,6 +160,7 @@ class CellTypePackage:
         self.native_dt = float(self.card["native_dt"])
         self.output_dt = float(self.card["output_dt"])
         self.substeps = int(self.card["substeps"])
+        self.drive_dt = float(self.card.get("drive_dt") or self.native_dt)
         self.drive_channels = tuple(ch["name"] for ch in self.card["drive_channels"])
         self.recordables = tuple(self.card.get("recordables", ("v",)))
         self.domain = self.card.get("domain", {})

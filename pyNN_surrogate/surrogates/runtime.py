@@ -15,6 +15,33 @@ def normalise(drive, scales):
     return torch.asinh(drive / scales)
 
 
+def drive_per_step(card):
+    """Drive bins per native step: ``native_dt / drive_dt`` (1 when the card has no
+    ``drive_dt``, i.e. one step-averaged drive sample per native step)."""
+    native_dt = float(card["native_dt"])
+    drive_dt = float(card.get("drive_dt") or native_dt)
+    r = native_dt / drive_dt
+    if abs(r - round(r)) > 1e-6 or round(r) < 1:
+        raise ValueError(f"drive_dt {drive_dt} ms does not divide native_dt {native_dt} ms")
+    return int(round(r))
+
+
+def fold_drive(x, per_step):
+    """[n_steps * per_step, n_cells, C] -> [n_steps, n_cells, per_step * C].
+
+    Input feature ``j * C + c`` of native step ``n`` is channel ``c`` of drive bin ``j``
+    of the step (the same layout as ``x.reshape(n, n_steps, per_step * C)`` for
+    trial-major training data ``[n, n_steps * per_step, C]``).
+    """
+    if per_step == 1:
+        return x
+    t, n, c = x.shape
+    if t % per_step:
+        raise ValueError(f"drive has {t} bins, not a multiple of {per_step} per native step")
+    return x.reshape(t // per_step, per_step, n, c).permute(0, 2, 1, 3).reshape(
+        t // per_step, n, per_step * c)
+
+
 class SurrogateRuntime:
     """Batched streaming evaluation of one cell type's surrogate on one device.
 
@@ -33,7 +60,13 @@ class SurrogateRuntime:
         Resting membrane potential (mV) of the surrogate: v after settling on zero drive.
     substeps, n_channels : int
     native_dt, output_dt : float (ms)
-    channels : tuple of str
+    drive_dt : float (ms)
+        Width of the drive bins ``run`` expects (``native_dt`` for cards without
+        ``drive_dt``); the engine averages the drive over bins of this width.
+    drive_per_step : int
+        ``native_dt / drive_dt``.
+    channels, drive_channels : tuple of str
+    recordables : tuple of str
     """
 
     def __init__(self, net, card, device="cpu", dtype=torch.float32):
@@ -45,7 +78,11 @@ class SurrogateRuntime:
         self.substeps = net.substeps
         self.native_dt = float(card["native_dt"])
         self.output_dt = float(card["output_dt"])
+        self.drive_per_step = drive_per_step(card)
+        self.drive_dt = self.native_dt / self.drive_per_step
         self.channels = tuple(ch["name"] for ch in card["drive_channels"])
+        self.drive_channels = self.channels
+        self.recordables = tuple(card.get("recordables", ("v",)))
         self.n_channels = len(self.channels)
         self._scales = torch.tensor(
             [ch["normalisation"]["scale"] for ch in card["drive_channels"]],
@@ -60,8 +97,8 @@ class SurrogateRuntime:
     def _settle(self):
         """Resting state: run one cell from the zero state on zero drive until it settles."""
         state = self.net.zero_state(1, self.device, self.dtype)
-        zeros = torch.zeros(SETTLE_CHUNK, 1, self.n_channels, device=self.device,
-                            dtype=self.dtype)
+        zeros = torch.zeros(SETTLE_CHUNK, 1, self.n_channels * self.drive_per_step,
+                            device=self.device, dtype=self.dtype)
         v = None
         for _ in range(SETTLE_MAX_CHUNKS):
             before = torch.cat([s.flatten() for s in state[1:3]])
@@ -82,12 +119,13 @@ class SurrogateRuntime:
 
     @torch.no_grad()
     def run(self, drive, state):
-        """Advance every cell by ``drive.shape[0]`` native steps.
+        """Advance every cell by ``drive.shape[0] / drive_per_step`` native steps.
 
         Parameters
         ----------
-        drive : Tensor [n_steps, n_cells, n_channels]
-            Step-averaged drive in PyNN units (uS, nA), channels in ``self.channels`` order.
+        drive : Tensor [n_steps * drive_per_step, n_cells, n_channels]
+            Drive averaged over bins of ``drive_dt`` in PyNN units (uS, nA), channels in
+            ``self.channels`` order.
         state : tuple
             From :meth:`initial_state` or a previous :meth:`run`.
 
@@ -98,7 +136,8 @@ class SurrogateRuntime:
         spikes : Tensor [n_steps * substeps, n_cells] (bool)
         state : tuple
         """
-        x = normalise(drive.to(dtype=self.dtype), self._scales)
+        x = fold_drive(normalise(drive.to(dtype=self.dtype), self._scales),
+                       self.drive_per_step)
         v, logits, state = self.net(x, state)
         spikes, last = detect_spikes(logits, state[3], self.threshold)
         v = self._v_offset + self._v_scale * v

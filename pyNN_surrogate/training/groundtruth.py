@@ -10,8 +10,9 @@ The network first settles for ``settle`` ms without input; this part is discarde
 trial starts at rest. Each trial also begins with a short input-free ``lead_in``.
 
 The recorded traces (at ``dt``) are then turned into surrogate training data exactly as the
-architecture contract's *Time* section says: the drive of native step ``n`` is the mean of the
-``dt`` samples at ``t_n, t_n + dt, ...`` inside the step; ``v`` is sampled at the end of every
+architecture contract's *Time* section says: the drive of each drive bin (``drive_dt``, by
+default the native step) is the mean of the exact drive sampled at the ``dt`` points inside
+the bin, with the engine's convention for the exact drive (see :func:`exact_drive`); ``v`` is sampled at the end of every
 ``output_dt`` bin; a spike at time ``t`` falls into bin ``floor(t / output_dt)``.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from .celltypes import get_cell_spec
 
-DATA_VERSION = 2  # bump when the generator changes, so stale caches are not reused
+DATA_VERSION = 3  # bump when the generator changes, so stale caches are not reused
 MIN_GAP = 1e-6  # ms, minimum interval between input spikes of one train
 NOISE_DTS = (0.1, 0.5, 1.0, 2.0, 5.0)  # ms, update intervals of the noisy currents
 
@@ -48,6 +49,9 @@ class GroundTruthConfig:
         NEURON time step (ms).
     native_dt, output_dt : float
         Surrogate native and output steps (ms).
+    drive_dt : float or None
+        Width (ms) of the drive averaging bins (a divisor of ``native_dt``, a multiple of
+        ``dt``); ``None`` means ``native_dt`` (one drive sample per native step).
     settle : float
         Input-free time simulated and discarded before every trial (ms).
     lead_in : float
@@ -56,6 +60,11 @@ class GroundTruthConfig:
         Fraction of trials with injected current.
     max_rate : float
         Cap on the merged input rate of one spike train (Hz).
+    p_default_tau : float
+        Fraction of trials using the cell type's default synaptic time constants (the others
+        draw them log-uniformly over the cell spec's declared ``tau_e``/``tau_i`` ranges).
+    current_max : float
+        Largest DC/step current drawn, in units of the cell spec's ``i_scale``.
     cell_params : dict
         Cell parameters that differ from the PyNN defaults (fixed in every trial).
     """
@@ -71,7 +80,15 @@ class GroundTruthConfig:
     lead_in: float = 20.0
     current_fraction: float = 1 / 3
     max_rate: float = 20000.0
+    drive_dt: float = None
+    p_default_tau: float = 0.3
+    current_max: float = 3.0
     cell_params: dict = field(default_factory=dict)
+
+    @property
+    def drive_bin(self):
+        """Drive averaging bin (ms): ``drive_dt`` or, when unset, ``native_dt``."""
+        return float(self.drive_dt or self.native_dt)
 
     def key(self):
         """Short hash identifying this configuration (used for cache file names)."""
@@ -132,20 +149,20 @@ def _poisson_train(rng, edges, levels, rate, dt):
     return t[t > dt]
 
 
-def _draw_current(rng, duration, lead_in, i_scale):
+def _draw_current(rng, duration, lead_in, i_scale, i_max=3.0):
     """One injected current as a step function: (times, amplitudes) in ms, nA."""
     grid = 0.1  # change times on a 0.1 ms grid, representable at both usual user dts
     kind = rng.choice(["dc", "step", "noisy"], p=[0.3, 0.4, 0.3])
     if kind == "dc":
         start = rng.uniform(lead_in, 0.5 * duration)
         stop = duration if rng.random() < 0.5 else rng.uniform(start + 50, duration + 50)
-        amp = rng.uniform(-0.5, 2.5) * i_scale
+        amp = rng.uniform(-0.5, i_max - 0.5) * i_scale
         times, amps = [start, stop], [amp, 0.0]
     elif kind == "step":
         times, amps, t = [], [], lead_in
         while t < duration:
             times.append(t)
-            amps.append(0.0 if rng.random() < 0.2 else rng.uniform(-1.0, 3.0) * i_scale)
+            amps.append(0.0 if rng.random() < 0.2 else rng.uniform(-1.0, i_max) * i_scale)
             t += max(10.0, rng.exponential(200.0))
     else:
         start = rng.uniform(lead_in, 0.5 * duration)
@@ -182,7 +199,7 @@ def draw_trials(config):
     trials = []
     for _ in range(config.n_trials):
         family = rng.choice(["silent", "sub", "driven"], p=[0.12, 0.28, 0.60])
-        if rng.random() < 0.3:
+        if rng.random() < config.p_default_tau:
             tau_e, tau_i = None, None  # the cell type's defaults
         else:
             tau_e, tau_i = _log_uniform(rng, *cell.tau_e), _log_uniform(rng, *cell.tau_i)
@@ -212,7 +229,8 @@ def draw_trials(config):
             edges_i, levels_i = _rate_profile(rng, config.duration, config.lead_in)
         current = None
         if rng.random() < config.current_fraction:
-            current = _draw_current(rng, config.duration, config.lead_in, cell.i_scale)
+            current = _draw_current(rng, config.duration, config.lead_in, cell.i_scale,
+                                    config.current_max)
         trials.append(dict(
             family=str(family), tau_e=tau_e, tau_i=tau_i, w_e=w_e, w_i=w_i,
             exc=_poisson_train(rng, edges_e, levels_e, r_e, config.dt),
@@ -292,7 +310,7 @@ def simulate(config, trials):
     for i, t in enumerate(trials):
         if t["current"] is not None:
             i_inj[i] = current_trace(t["current"][1], t["current"][2], t_grid)
-    res = {"v": out["v"], "i_inj": i_inj, "spikes": spikes}
+    res = {"v": out["v"], "i_inj": i_inj, "spikes": spikes, "tau_e": tau_e, "tau_i": tau_i}
     if cell.synapse == "conductance":
         res["g_exc"], res["g_inh"] = out["gsyn_exc"], out["gsyn_inh"]
     else:
@@ -319,22 +337,44 @@ def _current_synapses(trials, tau_e, tau_i, t_grid, delay):
     return out
 
 
+def exact_drive(config, raw, channel):
+    """The exact drive of one channel on the ``dt`` grid, [n, n_samples - 1].
+
+    Sample ``k`` is what NEURON's fixed-step integrator applies during ``[t_k, t_k + dt)``
+    (docs/architecture.md, "Engine details"): for exponential conductance synapses
+    ``g(t_k+)`` (arrivals at ``t_k`` included) ``= recorded[k + 1] * exp(dt / tau)``, where
+    pyNN.neuron records ``g(t_k-)``; the injected current is its value at ``t_k`` (the
+    step function including a change at ``t_k``, as pyNN.neuron records it). When ``raw``
+    carries no per-trial time constants the recorded samples are used as they are.
+    """
+    x = np.asarray(raw[channel], np.float64)
+    tau_key = {"g_exc": "tau_e", "g_inh": "tau_i"}.get(channel)
+    if tau_key is not None and raw.get(tau_key) is not None:
+        tau = np.asarray(raw[tau_key], np.float64).reshape(-1, 1)
+        return x[:, 1:] * np.exp(config.dt / tau)
+    return x[:, :-1]
+
+
 def resample(config, raw, channels):
     """Turn raw dt-sampled traces into surrogate data (see the module docstring).
 
     Returns
     -------
     dict
-        ``drive`` [n, n_steps, n_channels] (float32, PyNN units), ``v`` [n, n_bins] (float32,
-        mV, end of bins), ``spike_bins`` [n, n_bins] (uint8), ``spike_times`` (flat float64)
-        and ``spike_counts`` [n] (per-trial number of spikes).
+        ``drive`` [n, n_drive, n_channels] (float32, PyNN units; ``n_drive = n_steps *
+        native_dt / drive_dt``, each sample the mean of the exact drive (:func:`exact_drive`)
+        at the ``dt`` points inside its drive bin), ``v`` [n, n_bins] (float32, mV, end of
+        bins), ``spike_bins`` [n, n_bins] (uint8), ``spike_times`` (flat float64) and
+        ``spike_counts`` [n] (per-trial number of spikes).
     """
-    per_step = int(round(config.native_dt / config.dt))
+    per_drive = int(round(config.drive_bin / config.dt))
     per_bin = int(round(config.output_dt / config.dt))
     n_steps = int(round(config.duration / config.native_dt))
+    n_drive = n_steps * int(round(config.native_dt / config.drive_bin))
     n_bins = n_steps * int(round(config.native_dt / config.output_dt))
     n = raw["v"].shape[0]
-    drive = np.stack([raw[c][:, :n_steps * per_step].reshape(n, n_steps, per_step).mean(-1)
+    drive = np.stack([exact_drive(config, raw, c)[:, :n_drive * per_drive]
+                      .reshape(n, n_drive, per_drive).mean(-1)
                       for c in channels], axis=-1).astype(np.float32)
     v = raw["v"][:, per_bin:(n_bins + 1) * per_bin:per_bin].astype(np.float32)
     bins = np.zeros((n, n_bins), np.uint8)

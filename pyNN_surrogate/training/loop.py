@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..surrogates.model import SurrogateNet, detect_spikes
-from .metrics import bins_to_times, spike_scores, v_scores
+from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
 
 THRESHOLD_GRID = np.linspace(-4.0, 6.0, 51)
 
@@ -29,7 +29,9 @@ class TrainConfig:
     chunk : int
         Native steps per truncated-BPTT chunk (state carried across chunks of a trial).
     lr : float
-        Initial Adam learning rate (cosine decay to 2% of it).
+        Peak Adam learning rate (linear warm-up, then cosine decay to 2% of it).
+    warmup : int
+        Warm-up steps.
     pos_weight : float
         BCE weight of spike bins.
     spike_weight : float
@@ -38,6 +40,10 @@ class TrainConfig:
         Huber loss threshold on normalised v (spike peaks would dominate a plain MSE).
     eval_every : int
         Free-running validation every this many steps (model selection).
+    rate_weight : float
+        Model-selection score = F1(2 ms) + clipped v r - rate_weight * rate MAE (Hz).
+    clip : float
+        Gradient-norm clip.
     conv_channels, kernel, hidden : int
         Network size (see :class:`SurrogateNet`).
     skip_steps : int
@@ -50,10 +56,13 @@ class TrainConfig:
     batch: int = 32
     chunk: int = 200
     lr: float = 3e-3
+    warmup: int = 200
     pos_weight: float = 30.0
     spike_weight: float = 1.0
     huber_delta: float = 1.0
     eval_every: int = 500
+    rate_weight: float = 0.05
+    clip: float = 1.0
     conv_channels: int = 32
     kernel: int = 3
     hidden: int = 64
@@ -81,10 +90,17 @@ def fit_normalisation(drive, v):
     return scales, float(np.median(v)), float(v.std())
 
 
-def normalise(drive, scales):
-    """``asinh(drive / scales)`` as a float32 tensor [n, n_steps, n_channels]."""
-    return torch.asinh(torch.as_tensor(drive, dtype=torch.float32)
-                       / torch.tensor(scales, dtype=torch.float32))
+def normalise(drive, scales, per_step=1):
+    """``asinh(drive / scales)`` as a float32 tensor [n, n_steps, per_step * n_channels].
+
+    ``drive`` is [n, n_steps * per_step, n_channels]; the ``per_step`` drive bins of each
+    native step are folded into the feature axis (layout of
+    :func:`~pyNN_surrogate.surrogates.runtime.fold_drive`).
+    """
+    x = torch.asinh(torch.as_tensor(drive, dtype=torch.float32)
+                    / torch.tensor(scales, dtype=torch.float32))
+    n, t, c = x.shape
+    return x.reshape(n, t // per_step, per_step * c)
 
 
 @torch.no_grad()
@@ -133,17 +149,23 @@ def tune_threshold(logits, true_trains, output_dt, tol=2.0, grid=THRESHOLD_GRID)
     return best
 
 
-def validate(net, x, v_true, true_trains, norm, output_dt, v_clip):
-    """Free-running validation: tuned threshold, F1 at 2 ms, clipped v r, combined score."""
+def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
+             rate_weight=0.05):
+    """Free-running validation: tuned threshold, F1 at 2 ms, rate MAE, clipped v r and the
+    model-selection score ``f1 + r - rate_weight * rate_mae``."""
     v_norm, logits = predict(net, x)
     thr, f1 = tune_threshold(logits, true_trains, output_dt)
+    pred = bins_to_times(logits_to_bins(logits, thr), output_dt)
+    mae = rate_mae(true_trains, pred, duration)
     _, v_offset, v_scale = norm
     v = (v_offset + v_scale * v_norm).reshape(v_norm.shape[0], -1).numpy()
     r = v_scores(v_true, v, clip=v_clip)["r"]
-    return dict(threshold=thr, f1_2ms=f1, v_r_clipped=r, score=f1 + r)
+    return dict(threshold=thr, f1_2ms=f1, rate_mae_hz=mae, v_r_clipped=r,
+                score=f1 + r - rate_weight * mae)
 
 
-def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True):
+def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
+          drive_per_step=1):
     """Train a surrogate.
 
     Parameters
@@ -159,6 +181,8 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True)
         Clip level of the v metric used for model selection (mV).
     progress : bool
         Show a tqdm progress bar.
+    drive_per_step : int
+        Drive bins per native step in ``data["drive"]`` (``native_dt / drive_dt``).
 
     Returns
     -------
@@ -172,11 +196,12 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     drive, v, bins = data["drive"], data["v"], data["spike_bins"]
-    n_steps = drive.shape[1]
+    n_steps = drive.shape[1] // drive_per_step
     substeps = v.shape[1] // n_steps
+    duration = v.shape[1] * output_dt
     norm = fit_normalisation(drive[train_idx], v[train_idx])
     scales, v_offset, v_scale = norm
-    x_all = normalise(drive, scales)
+    x_all = normalise(drive, scales, drive_per_step)
     v_all = torch.as_tensor((v - v_offset) / v_scale, dtype=torch.float32)
     v_all = v_all.reshape(len(v), n_steps, substeps)
     s_all = torch.as_tensor(bins, dtype=torch.float32).reshape(len(v), n_steps, substeps)
@@ -185,10 +210,11 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True)
     val_trains = [trains[i] for i in val_idx]
     x_val, v_val = x_all[val_idx], v[val_idx]
 
-    net = SurrogateNet(drive.shape[-1], substeps, cfg.conv_channels, cfg.kernel, cfg.hidden)
+    net = SurrogateNet(x_all.shape[-1], substeps, cfg.conv_channels, cfg.kernel, cfg.hidden)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(k, cfg.steps) / cfg.steps)))
+        opt, lambda k: min(1.0, (k + 1) / max(cfg.warmup, 1))
+        * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(k, cfg.steps) / cfg.steps))))
     bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(cfg.pos_weight))
     huber = torch.nn.HuberLoss(delta=cfg.huber_delta)
 
@@ -214,14 +240,15 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True)
                         + cfg.spike_weight * bce(pl[k0:], sb[c0 + k0:c1]))
                 opt.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
                 opt.step()
                 sched.step()
                 step += 1
                 bar.update(1)
                 if step % cfg.eval_every == 0 or step == cfg.steps:
                     net.eval()
-                    res = validate(net, x_val, v_val, val_trains, norm, output_dt, v_clip)
+                    res = validate(net, x_val, v_val, val_trains, norm, output_dt, v_clip,
+                                   duration, cfg.rate_weight)
                     net.train()
                     res.update(step=step, loss=loss.item(),
                                wall_s=time.perf_counter() - t_start)
@@ -238,7 +265,8 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True)
     bar.close()
     if best is None or (stopped_by_time and step % cfg.eval_every):
         net.eval()
-        res = validate(net, x_val, v_val, val_trains, norm, output_dt, v_clip)
+        res = validate(net, x_val, v_val, val_trains, norm, output_dt, v_clip,
+                                   duration, cfg.rate_weight)
         res.update(step=step, wall_s=time.perf_counter() - t_start)
         history.append(res)
         if best is None or res["score"] > best["score"]:
