@@ -25,7 +25,10 @@ Timings (all in seconds):
   engine (tensors, connectivity), which is therefore included;
 * ``data_s``: ``get_data()`` of the recorded spikes (and v) after the run.
 
-``ru_maxrss_mib`` is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at the end, in MiB.
+``ru_maxrss_mib`` is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at the end, in MiB (on Linux
+it includes the peak of the parent at the time of the fork, since it survives ``execve``: start
+this script from a small process); ``vm_hwm_mib`` is VmHWM from /proc/self/status, this program
+image only.
 """
 
 import time
@@ -95,6 +98,22 @@ def import_backend(name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return import_module(f"pyNN.{name}")
+
+
+def peak_rss_hwm_kib():
+    """VmHWM of /proc/self/status (KiB): the peak RSS of this program image only.
+
+    ``ru_maxrss`` survives ``execve``, so a child started by a big parent inherits the parent's
+    peak; VmHWM does not. None where /proc is missing.
+    """
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def versions(backend):
@@ -169,6 +188,7 @@ def main(argv=None):
     active = int(sum(1 for train in segment.spiketrains if len(train)))
     data_s = time.perf_counter() - t_data
     maxrss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    hwm_kib = peak_rss_hwm_kib()
     sim.end()
 
     cell_ms = n * options.simtime
@@ -193,6 +213,7 @@ def main(argv=None):
         "us_per_cell_ms_wall": run_s * 1e6 / cell_ms,
         "ru_maxrss_kib": int(maxrss_kib),
         "ru_maxrss_mib": maxrss_kib / 1024.0,
+        "vm_hwm_mib": None if hwm_kib is None else hwm_kib / 1024.0,
         "spike_count": spike_count,
         "active_cells": active,
         "rate_hz": spike_count / (n * options.simtime / 1000.0),

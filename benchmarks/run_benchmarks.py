@@ -37,6 +37,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shlex
 import statistics
 import subprocess
@@ -226,7 +227,7 @@ def run_benchmarks(cases, options, log=print):
 
 # ----------------------------------------------------------------------------- summarising
 SUMMARY_KEYS = ("build_s", "run_s", "run_cpu_s", "us_per_cell_ms_cpu", "us_per_cell_ms_wall",
-                "ru_maxrss_mib", "rate_hz", "data_s")
+                "ru_maxrss_mib", "vm_hwm_mib", "rate_hz", "data_s")
 
 
 def summarise(records):
@@ -299,16 +300,15 @@ def machine_description(threads=None):
         info["loadavg_start"] = list(os.getloadavg())
     except OSError:
         pass
-    for module in ("torch", "pyNN", "numpy"):
+    # Versions from package metadata: importing torch or NEURON here would grow this process,
+    # and a child's ru_maxrss starts from its parent's peak (it survives execve).
+    from importlib.metadata import PackageNotFoundError, version
+    for module, distribution in (("torch", "torch"), ("pyNN", "PyNN"), ("numpy", "numpy"),
+                                 ("neuron", "neuron")):
         try:
-            info[module] = __import__(module).__version__
-        except ImportError:
+            info[module] = version(distribution)
+        except PackageNotFoundError:
             info[module] = None
-    try:
-        from importlib.metadata import version
-        info["neuron"] = version("neuron")
-    except Exception:   # noqa: BLE001 - NEURON may be missing or installed another way
-        info["neuron"] = None
     info["surrogate_threads"] = threads
     return info
 
@@ -439,7 +439,9 @@ def write_markdown(path, rows, machine, command, options_dict, png_name=None):
         "* **CPU µs/cell/ms**: `time.process_time()` of the run (all threads of the process) "
         "per cell per simulated ms; **wall µs/cell/ms** the same from wall time.",
         "* **peak RSS**: `ru_maxrss` of the child process (MiB), whole process including "
-        "imports.",
+        "imports (on Linux it survives `execve`, so it is at least the runner's own peak, "
+        f"{_fmt(machine.get('runner_maxrss_mib'))} MiB; `vm_hwm_mib` in the JSON is the "
+        "child image's own peak).",
         "* **rate**: mean firing rate of all cells over the run (Hz). **rate diff**: "
         "(surrogate − neuron) / neuron. **N/S run**, **N/S CPU**: NEURON time / surrogate "
         "time (> 1: the surrogate is faster).",
@@ -520,8 +522,12 @@ def plot(path, rows):
     plt.close(fig)
 
 
-def write_outputs(output_dir, records, machine, command, options_dict):
-    """benchmarks.json, benchmarks.png and benchmarks.md in `output_dir`."""
+def write_outputs(output_dir, records, machine, command, options_dict, plot_subprocess=True):
+    """benchmarks.json, benchmarks.png and benchmarks.md in `output_dir`.
+
+    With `plot_subprocess` the figure is drawn by a child process, so that matplotlib never
+    grows this process (whose peak RSS the benchmark children would inherit in ru_maxrss).
+    """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     rows = summarise(records)
@@ -530,7 +536,13 @@ def write_outputs(output_dir, records, machine, command, options_dict):
     (output_dir / "benchmarks.json").write_text(json.dumps(payload, indent=1) + "\n")
     png = None
     if any(r["backends"] for r in rows):
-        plot(output_dir / "benchmarks.png", rows)
+        png_path = output_dir / "benchmarks.png"
+        if plot_subprocess:
+            subprocess.run([sys.executable, __file__, "--plot-only",
+                            str(output_dir / "benchmarks.json"), str(png_path)],
+                           check=True, env=dict(os.environ, MPLBACKEND="Agg"))
+        else:
+            plot(png_path, rows)
         png = "benchmarks.png"
     write_markdown(output_dir / "benchmarks.md", rows, machine, command, options_dict, png)
     return rows
@@ -568,6 +580,8 @@ def parse_args(argv=None):
     parser.add_argument("--from-json", default=None,
                         help="redraw the report from an existing benchmarks.json, run nothing")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    parser.add_argument("--plot-only", nargs=2, metavar=("JSON", "PNG"), default=None,
+                        help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.repeats is None:
         options.repeats = 1 if options.quick else 3
@@ -585,6 +599,10 @@ def parse_args(argv=None):
 def main(argv=None):
     options = parse_args(argv)
     sys.path.insert(0, str(HERE))
+    if options.plot_only:
+        payload = json.loads(Path(options.plot_only[0]).read_text())
+        plot(options.plot_only[1], payload["summary"])
+        return 0
     if options.from_json:
         payload = json.loads(Path(options.from_json).read_text())
         write_outputs(options.output_dir, payload["runs"], payload["machine"],
@@ -603,6 +621,7 @@ def main(argv=None):
     options_dict = {k: v for k, v in vars(options).items() if k not in ("on_case_done",)}
 
     def on_case_done(records):
+        machine["runner_maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         write_outputs(options.output_dir, records, machine, command, options_dict)
 
     options.on_case_done = on_case_done
@@ -613,6 +632,7 @@ def main(argv=None):
     except OSError:
         pass
     machine["total_wall_s"] = time.perf_counter() - start
+    machine["runner_maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = write_outputs(options.output_dir, records, machine, command, options_dict)
     print(f"{len(rows)} case(s), {len(records)} process(es) in {machine['total_wall_s']:.0f} s; "
           f"report: {Path(options.output_dir) / 'benchmarks.md'}")

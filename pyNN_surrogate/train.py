@@ -44,6 +44,20 @@ def build_parser():
     p.add_argument("--duration", type=float, default=2000.0, help="trial length, ms")
     p.add_argument("--native-dt", type=float, default=0.5, help="native step, ms (0.5)")
     p.add_argument("--output-dt", type=float, default=0.1, help="output bin, ms (0.1)")
+    p.add_argument("--drive-dt", type=float, default=None,
+                   help="drive averaging bin, ms (default: the output step); the network "
+                        "sees native_dt/drive_dt bins per native step")
+    p.add_argument("--default-tau-fraction", type=float, default=0.7,
+                   help="fraction of ground-truth trials at the default synaptic time "
+                        "constants (default 0.7)")
+    p.add_argument("--current-max", type=float, default=4.0,
+                   help="largest DC/step current drawn, x the cell's current scale "
+                        "(default 4)")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    p.add_argument("--warmup", type=int, default=None, help="warm-up steps")
+    p.add_argument("--chunk", type=int, default=None, help="TBPTT chunk, native steps")
+    p.add_argument("--kernel", type=int, default=None, help="conv kernel, native steps")
+    p.add_argument("--pos-weight", type=float, default=None, help="BCE spike pos_weight")
     p.add_argument("--param", type=parse_param, action="append", default=[],
                    metavar="NAME=VALUE", help="non-default cell parameter (repeatable)")
     p.add_argument("--eval-every", type=int, default=500, help="validate every N steps")
@@ -82,16 +96,24 @@ def main(argv=None):
         if name in cell.free or name == cell.current_param:
             raise SystemExit(f"--param {name}: {name} is free in the surrogate's domain "
                              "and needs no separate training")
+    drive_dt = args.drive_dt if args.drive_dt is not None else args.output_dt
+    per_step = args.native_dt / drive_dt
+    if abs(per_step - round(per_step)) > 1e-6:
+        raise SystemExit(f"--drive-dt {drive_dt} must divide --native-dt {args.native_dt}")
     gt = GroundTruthConfig(celltype=args.celltype, n_trials=args.trials,
                            duration=args.duration, seed=args.gt_seed, native_dt=args.native_dt,
-                           output_dt=args.output_dt, cell_params=params)
+                           output_dt=args.output_dt, drive_dt=drive_dt,
+                           p_default_tau=args.default_tau_fraction,
+                           current_max=args.current_max, cell_params=params)
     data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet)
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
+    extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight")
+             if getattr(args, k) is not None}
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, seed=args.seed,
                       batch=min(args.batch, len(train_idx)), eval_every=args.eval_every,
-                      hidden=args.hidden)
+                      hidden=args.hidden, **extra)
     trained = train(data, train_idx, val_idx, cfg, gt.output_dt, cell.v_clip,
-                    progress=not args.quiet)
+                    progress=not args.quiet, drive_per_step=int(round(per_step)))
     command = "python -m pyNN_surrogate.train " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     card = build_card(cell, gt, trained, data, train_idx, command, args.seed,

@@ -14,10 +14,11 @@ from pyNN_surrogate.surrogates.package import sha256_file
 CHANNELS = ("g_exc", "g_inh", "i_inj")
 
 
-def make_package(root, name="Toy_cond_exp", seed=0, threshold=0.0):
+def make_package(root, name="Toy_cond_exp", seed=0, threshold=0.0, drive_dt=None):
     """Write a package with a randomly initialised network (no NEURON needed)."""
     torch.manual_seed(seed)
-    net = SurrogateNet(3, 5, conv_channels=8, kernel=3, hidden=16)
+    per_step = 1 if drive_dt is None else int(round(0.5 / drive_dt))
+    net = SurrogateNet(3 * per_step, 5, conv_channels=8, kernel=3, hidden=16)
     out = root / name
     out.mkdir(parents=True)
     torch.save(net.state_dict(), out / "weights.pt")
@@ -36,6 +37,8 @@ def make_package(root, name="Toy_cond_exp", seed=0, threshold=0.0):
         "training": {"train_command_template": f"python -m pyNN_surrogate.train {name}"},
         "weights": {"file": "weights.pt", "sha256": sha256_file(out / "weights.pt")},
     }
+    if drive_dt is not None:
+        card["drive_dt"] = drive_dt
     (out / "card.json").write_text(json.dumps(card))
     return out
 
@@ -64,6 +67,37 @@ def test_step_by_step_equals_sequence(toy):
     assert out["v"].shape == (200, 6) and spk.shape == (200, 6) and spk.dtype == torch.bool
     torch.testing.assert_close(torch.cat(vs), out["v"], rtol=0, atol=1e-10)
     assert torch.equal(torch.cat(ss), spk)
+
+
+def test_drive_dt_default_and_fine_bins(tmp_path):
+    old = load_celltype(make_package(tmp_path, name="Old"))
+    rt = old.runtime("cpu")
+    assert old.drive_dt == rt.drive_dt == 0.5 and rt.drive_per_step == 1
+    assert rt.drive_channels == CHANNELS and rt.recordables == ("v",)
+    fine = load_celltype(make_package(tmp_path, name="Fine", drive_dt=0.1))
+    rt = fine.runtime("cpu", dtype=torch.float64)
+    rt.threshold = 0.0
+    assert fine.drive_dt == rt.drive_dt == 0.1 and rt.drive_per_step == 5
+    drive = random_drive(40, 4)                       # 8 native steps of 5 bins
+    out, spk, _ = rt.run(drive, rt.initial_state(4))
+    assert out["v"].shape == (40, 4) and spk.shape == (40, 4)
+    state, vs = rt.initial_state(4), []
+    for k in range(8):
+        o, _, state = rt.run(drive[5 * k:5 * k + 5], state)
+        vs.append(o["v"])
+    torch.testing.assert_close(torch.cat(vs), out["v"], rtol=0, atol=1e-10)
+    # the bins of a native step are folded bin-major, channel-minor (training layout)
+    from pyNN_surrogate.surrogates.runtime import fold_drive
+    x = fold_drive(drive, 5)
+    assert x.shape == (8, 4, 15)
+    torch.testing.assert_close(x[2, 1], drive[10:15, 1].reshape(-1))
+    # a change inside the step (not just its mean) reaches the network
+    d2 = drive.clone()
+    d2[0:5, 0, 0] = drive[0:5, 0, 0].flip(0)
+    o2, _, _ = rt.run(d2, rt.initial_state(4))
+    assert (o2["v"][:5, 0] - out["v"][:5, 0]).abs().max() > 0
+    with pytest.raises(ValueError, match="multiple"):
+        rt.run(drive[:7], rt.initial_state(4))
 
 
 def test_state_rows_are_cells(toy):
@@ -150,6 +184,18 @@ def test_out_of_domain_refused(toy):
         toy.check_parameters({"i_offset": np.array([2.0])})
 
 
+def test_hh_tau_domain(hh):
+    dom = hh.card["domain"]
+    if dom["tau_syn_E"]["kind"] != "range":
+        pytest.skip("package predates the declared tau range")
+    hh.check_parameters({"tau_syn_E": np.array([0.2, dom["tau_syn_E"]["max"]]),
+                         "tau_syn_I": np.array([2.0])})
+    with pytest.raises(OutOfDomainError, match=r"'tau_syn_E' = 50"):
+        hh.check_parameters({"tau_syn_E": np.array([0.2, 50.0])})
+    with pytest.raises(OutOfDomainError, match=r"'tau_syn_I'"):
+        hh.check_parameters({"tau_syn_I": np.array([dom["tau_syn_I"]["min"] / 2])})
+
+
 def test_nan_parameter_refused(toy):
     with pytest.raises(OutOfDomainError, match=r"'tau_syn_E' = nan"):
         toy.check_parameters({"tau_syn_E": np.array([1.0, np.nan])})
@@ -168,7 +214,7 @@ def hh():
 
 def test_hh_zero_drive_stays_at_rest(hh):
     rt = hh.runtime("cpu")
-    n = int(10000 / hh.native_dt)
+    n = int(round(10000 / hh.drive_dt))
     out, spk, _ = rt.run(torch.zeros(n, 1, len(hh.drive_channels)), rt.initial_state(1))
     assert not spk.any()
     assert (out["v"] - rt.v_rest).abs().max() < 0.1
@@ -177,8 +223,9 @@ def test_hh_zero_drive_stays_at_rest(hh):
 
 def test_hh_current_onset_shows_next_step(hh):
     rt = hh.runtime("cpu")
-    drive = torch.zeros(40, 1, len(hh.drive_channels))
-    drive[20:, 0, hh.drive_channels.index("i_inj")] = 0.5
+    r = rt.drive_per_step
+    drive = torch.zeros(40 * r, 1, len(hh.drive_channels))
+    drive[20 * r:, 0, hh.drive_channels.index("i_inj")] = 0.5
     out, _, _ = rt.run(drive, rt.initial_state(1))
     v = out["v"][:, 0].reshape(40, hh.substeps)
     assert (v[19] - rt.v_rest).abs().max() < 0.05

@@ -81,10 +81,32 @@ def test_groundtruth_resampling_follows_time_contract():
     raw = dict(v=t[None] * 10, g_exc=t[None], g_inh=np.zeros((1, 41)), i_inj=np.ones((1, 41)),
                spikes=[np.array([0.05, 0.55])])
     d = resample(cfg, raw, ("g_exc", "g_inh", "i_inj"))
-    # drive of step n = mean of the dt samples t_n, t_n + dt, ... inside the step
+    # without per-trial taus: drive of step n = mean of the dt samples inside the step
     assert d["drive"][0, :, 0] == pytest.approx([np.mean(t[:20]), np.mean(t[20:40])])
     assert d["v"][0] == pytest.approx(10 * 0.1 * np.arange(1, 11))     # v at bin ends
     assert np.flatnonzero(d["spike_bins"][0]).tolist() == [0, 5]
+
+
+def test_groundtruth_drive_follows_engine_convention():
+    """Exp synapses: drive[k] = g(t_k+) = recorded[k+1] * exp(dt/tau) (pyNN.neuron records
+    g(t_k-)); bins of drive_dt; currents as recorded at t_k."""
+    from pyNN_surrogate.training.groundtruth import GroundTruthConfig, resample
+    dt, tau = 0.025, 0.2
+    cfg = GroundTruthConfig(duration=1.0, dt=dt, native_dt=0.5, output_dt=0.1, drive_dt=0.1)
+    # one arrival of weight 1 at t = 0.1 (k = 4): g(t_k+) = exp(-(t_k - 0.1)/tau) for k >= 4
+    k = np.arange(41)
+    g_plus = np.where(k >= 4, np.exp(-(k - 4) * dt / tau), 0.0)
+    recorded = np.concatenate([[0.0], g_plus[:-1] * np.exp(-dt / tau)])   # g(t_k-)
+    i_inj = np.where(k * dt >= 0.3 - 1e-9, 0.5, 0.0)
+    raw = dict(v=np.zeros((1, 41)), g_exc=recorded[None], g_inh=np.zeros((1, 41)),
+               i_inj=i_inj[None], spikes=[np.zeros(0)], tau_e=np.array([tau]),
+               tau_i=np.array([2.0]))
+    d = resample(cfg, raw, ("g_exc", "g_inh", "i_inj"))
+    assert d["drive"].shape == (1, 10, 3)
+    expected = g_plus[:40].reshape(10, 4).mean(-1)
+    np.testing.assert_allclose(d["drive"][0, :, 0], expected, rtol=1e-6)
+    assert d["drive"][0, 0, 0] == 0 and d["drive"][0, 1, 0] > 0.5   # arrival in bin 1
+    np.testing.assert_allclose(d["drive"][0, :, 2], [0, 0, 0, .5, .5, .5, .5, .5, .5, .5])
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +125,9 @@ def test_tiny_training_writes_loadable_package(tiny_package):
     card = pkg.card
     assert pkg.name == "HH_cond_exp" and pkg.substeps == 5
     assert pkg.drive_channels == ("g_exc", "g_inh", "i_inj")
-    assert card["domain"]["tau_syn_E"]["kind"] == "free"
+    assert card["domain"]["tau_syn_E"]["kind"] == "range"
+    assert card["domain"]["tau_syn_E"]["min"] <= 0.2 <= card["domain"]["tau_syn_E"]["max"]
+    assert card["drive_dt"] == pytest.approx(0.1) and pkg.drive_dt == pytest.approx(0.1)
     assert card["domain"]["gbar_Na"] == dict(kind="fixed", value=20.0, rtol=1e-3)
     assert card["domain"]["i_offset"]["kind"] == "range"
     assert card["ground_truth"]["versions"]["NEURON"]

@@ -44,7 +44,6 @@ class CellGroup:
         return names
 
     def reset(self):
-        self.state = self.runtime.initial_state(self.n)
         self.bank.reset()
         if self.ring is not None:
             self.ring.reset()

@@ -38,6 +38,21 @@ MAX_WINDOW_MS = 50.0              # longest communication window
 MAX_WINDOW_CELL_STEPS = 2_000_000  # cells x dt steps held in one window's tensors
 
 
+class SurrogateBatch:
+    """The cell groups of one runtime, run in one call: group ids and their row ranges."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.groups, self.rows = [], []
+        self.n_cells = 0
+        self.state = None
+
+    def add(self, gid, n):
+        self.groups.append(gid)
+        self.rows.append((self.n_cells, self.n_cells + n))
+        self.n_cells += n
+
+
 class Engine:
     """Batched network of surrogate cells with exact synapses, delays and sources.
 
@@ -78,6 +93,7 @@ class Engine:
         self._signals, self._spikes = {}, {}
         self._step = 0
         self._built = False
+        self._batches = []
         self._bin_cache = {}
 
     # ---------------------------------------------------------------- properties
@@ -98,9 +114,9 @@ class Engine:
     @property
     def window(self):
         """Communication window (ms): see :meth:`_window_steps`."""
-        return self._windowsteps_of() * self.dt
+        return self._window_steps() * self.dt
 
-    def _windowsteps_of(self):
+    def _window_steps(self):
         """Length of a communication window, in dt steps.
 
         A spike of a surrogate cell cannot reach any surrogate cell sooner than the shortest
@@ -182,7 +198,7 @@ class Engine:
         self._built = False
         return len(self._groups) - 1
 
-    def _delaysteps_of(self, delay, n):
+    def _delay_steps(self, delay, n):
         d = np.asarray(delay, dtype=float)
         d = np.full(n, float(d)) if d.ndim == 0 else d.reshape(-1)
         if d.shape != (n,):
@@ -227,7 +243,7 @@ class Engine:
         w = per_item_values(weight, len(pi), "weight")
         if post.receptors[r].kind == "conductance" and np.any(w < 0):
             raise E.EngineValueError("conductance weights (uS) must be >= 0")
-        D, _ = self._delaysteps_of(delay, len(pi))
+        D, _ = self._delay_steps(delay, len(pi))
         tm = self._check_tm(synapse, len(pi))
         if tm is not None:
             tm["tau_syn"] = post.bank.tau[qi, r]
@@ -292,7 +308,7 @@ class Engine:
             raise E.EngineValueError("unknown projection attribute %r; expected %s"
                                      % (name, SYN_ATTRS))
         if name == "delay":
-            D, d = self._delaysteps_of(values, n)
+            D, d = self._delay_steps(values, n)
             if self._step == 0:
                 self._built = False      # ring buffers are resized at the next run
             elif D.max(initial=0) + 2 * self._K + 1 > self._groups[p.post_group].ring.slots:
@@ -300,7 +316,7 @@ class Engine:
                                           "time; call reset() first")
             p.delay_steps, p.delays_ms = D, d
             if self._built:
-                self._K = min(self._K, self._windowsteps_of())
+                self._K = min(self._K, self._window_steps())
         elif name == "weight":
             w = per_item_values(values, n, "weight")
             post = self._groups[p.post_group]
@@ -401,7 +417,7 @@ class Engine:
 
     # ---------------------------------------------------------------- running
     def _build(self):
-        K = self._windowsteps_of()
+        K = self._window_steps()
         self._K = K
         for gid, g in enumerate(self._groups):
             if isinstance(g, CellGroup):
@@ -411,14 +427,26 @@ class Engine:
                 g.ring = RingBuffer(g.n, len(g.receptors), d_max + 2 * K + 1, self.device)
             else:
                 g.set_window(K * self.dt)
+        self._batches = self._surrogate_batches()
         self._built = True
         self._reset_state()
+
+    def _surrogate_batches(self):
+        """Cell groups sharing one runtime (one cell type) run as one batch: rows in order."""
+        batches = {}
+        for gid, g in enumerate(self._groups):
+            if isinstance(g, CellGroup):
+                batch = batches.setdefault(id(g.runtime), SurrogateBatch(g.runtime))
+                batch.add(gid, g.n)
+        return list(batches.values())
 
     def _reset_state(self):
         self._step = 0
         self.generator.manual_seed(self.seed)
         for g in self._groups:
             g.reset()
+        for batch in self._batches:
+            batch.state = batch.runtime.initial_state(batch.n_cells)
         for p in self._projections:
             p.reset()
         for c in self._currents:
@@ -477,55 +505,82 @@ class Engine:
                 p.route(spikes_t, step0, self._groups[p.post_group].ring, clamp)
 
     def _window(self, step0, K):
-        dev, gen = self.device, self.generator
+        self._emit_sources(step0, K)
+        cur_vals = {id(c): c.values(step0, K, self.generator) for c in self._currents}
+        cell_groups = [(gid, g) for gid, g in enumerate(self._groups)
+                       if isinstance(g, CellGroup)]
+        drives, synaptic = {}, {}
+        for gid, g in cell_groups:
+            drives[gid], synaptic[gid] = self._group_drive(g, step0, K, cur_vals)
+        outputs = self._run_surrogates(drives)
+        fired = [(gid, self._collect(gid, g, step0, K, synaptic[gid], *outputs[gid]))
+                 for gid, g in cell_groups]
+        for gid, S in fired:
+            self._route_from(gid, S, step0, clamp=True)
+
+    def _emit_sources(self, step0, K):
+        """Spike sources emit the window's spikes, recorded and routed before cells run."""
         for gid, g in enumerate(self._groups):
             if isinstance(g, SpikeSourceGroup):
-                S, rec = g.emit(step0, K, gen)
+                S, rec = g.emit(step0, K, self.generator)
                 if gid in self._spikes:
                     if rec[0] == "dense":
                         self._spikes[gid].add_dense(rec[1])
                     else:
                         self._spikes[gid].add_events(rec[1], rec[2])
                 self._route_from(gid, S, step0, clamp=False)
-        cur_vals = {id(c): c.values(step0, K, gen) for c in self._currents}
-        fired = []
-        for gid, g in enumerate(self._groups):
-            if not isinstance(g, CellGroup):
+
+    def _group_drive(self, g, step0, K, cur_vals):
+        """The drive of one cell group over the window, averaged per drive bin."""
+        arrivals = g.ring.read_window(step0, K)
+        syn_drive, syn_rec = g.bank.integrate(arrivals)
+        drive = syn_drive @ g.mix                               # [K, n, C]
+        if g.i_col is not None:
+            inj = g.i_offset.expand(K, g.n).clone()
+            for c, idx in g.currents:
+                inj.index_add_(1, idx, cur_vals[id(c)][:, None].expand(K, len(idx)))
+            drive[:, :, g.i_col] += inj
+        m = g.drive_steps
+        return drive.view(K // m, m, g.n, -1).mean(1).to(torch.float32), syn_rec
+
+    def _run_surrogates(self, drives):
+        """One surrogate call per runtime: the groups sharing it are run as one batch."""
+        outputs = {}
+        for batch in self._batches:
+            if len(batch.groups) == 1:
+                out, spikes, batch.state = batch.runtime.run(drives[batch.groups[0]],
+                                                             batch.state)
+            else:
+                drive = torch.cat([drives[gid] for gid in batch.groups], dim=1)
+                out, spikes, batch.state = batch.runtime.run(drive, batch.state)
+            for gid, (start, stop) in zip(batch.groups, batch.rows):
+                outputs[gid] = ({name: value[:, start:stop] for name, value in out.items()},
+                                spikes[:, start:stop])
+        return outputs
+
+    def _collect(self, gid, g, step0, K, syn_rec, out, spikes):
+        """Record a cell group's window and return its spikes as [n, K] per dt slot."""
+        for var in g.recordables:
+            if var not in out:
                 continue
-            arrivals = g.ring.read_window(step0, K)
-            syn_drive, syn_rec = g.bank.integrate(arrivals)
-            drive = syn_drive @ g.mix                               # [K, n, C]
-            if g.i_col is not None:
-                inj = g.i_offset.expand(K, g.n).clone()
-                for c, idx in g.currents:
-                    inj.index_add_(1, idx, cur_vals[id(c)][:, None].expand(K, len(idx)))
-                drive[:, :, g.i_col] += inj
-            m = g.drive_steps
-            drive = drive.view(K // m, m, g.n, -1).mean(1).to(torch.float32)
-            out, spikes, g.state = g.runtime.run(drive, g.state)
-            for var in g.recordables:
-                if var not in out:
-                    continue
-                prev = g.last.get(var)
-                if prev is None:
-                    prev = out[var][0]
-                rec = self._signals.get((gid, var))
-                if rec is not None:
-                    rec.sample_window(step0, K, torch.cat([prev[None].to(out[var].dtype),
-                                                           out[var]], 0))
-                g.last[var] = out[var][-1]
-            for var in g.signal_names() - set(g.recordables):
-                rec = self._signals.get((gid, var))
-                if rec is not None:
-                    rec.sample_window(step0, K, g.synaptic_signal(var, syn_rec))
-            slot, centre = self._bins(g, K)
-            if gid in self._spikes:
-                t_bins = centre + step0 * self.dt
-                self._spikes[gid].add_dense(torch.where(
-                    spikes, t_bins[:, None], torch.full((), float("nan"), dtype=torch.float64,
-                                                        device=dev)))
-            S = torch.zeros(K, g.n, dtype=torch.float32, device=dev)
-            S.index_add_(0, slot, spikes.to(torch.float32))
-            fired.append((gid, S.t().contiguous()))
-        for gid, S in fired:
-            self._route_from(gid, S, step0, clamp=True)
+            prev = g.last.get(var)
+            if prev is None:
+                prev = out[var][0]
+            rec = self._signals.get((gid, var))
+            if rec is not None:
+                rec.sample_window(step0, K, torch.cat([prev[None].to(out[var].dtype),
+                                                       out[var]], 0))
+            g.last[var] = out[var][-1]
+        for var in g.signal_names() - set(g.recordables):
+            rec = self._signals.get((gid, var))
+            if rec is not None:
+                rec.sample_window(step0, K, g.synaptic_signal(var, syn_rec))
+        slot, centre = self._bins(g, K)
+        if gid in self._spikes:
+            t_bins = centre + step0 * self.dt
+            self._spikes[gid].add_dense(torch.where(
+                spikes, t_bins[:, None], torch.full((), float("nan"), dtype=torch.float64,
+                                                    device=self.device)))
+        S = torch.zeros(K, g.n, dtype=torch.float32, device=self.device)
+        S.index_add_(0, slot, spikes.to(torch.float32))
+        return S.t().contiguous()

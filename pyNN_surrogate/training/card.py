@@ -44,25 +44,33 @@ def cell_parameters(config):
     return {k: float(v) for k, v in params.items()}
 
 
-def parameter_domain(cell, params, data, train_idx):
+def parameter_domain(cell, params, data, train_idx, config=None):
     """The card's parameter domain.
 
-    Synaptic time constants are free (the synapse kernels are exact and the ground truth
-    varied them); ``i_offset`` may take any value within the injected-current range seen in
-    training (it only enters the ``i_inj`` channel); every other parameter is fixed.
+    Synaptic time constants may take any value inside the range the ground truth covered
+    (the cell type's defaults in ``p_default_tau`` of the trials, log-uniform over the cell
+    spec's ``tau_e``/``tau_i`` otherwise); ``i_offset`` may take any value within the
+    injected-current range seen in training (it only enters the ``i_inj`` channel); every
+    other parameter is fixed.
     """
     ch = list(cell.drive_channels).index("i_inj")
     i_inj = data["drive"][train_idx][..., ch]
     domain = {}
     for name, value in params.items():
         if name in cell.free:
-            domain[name] = dict(kind="free", note="enters only through the exact synapse "
-                                "kernels; the ground truth varied it over "
-                                f"{cell.tau_e if name.endswith('E') else cell.tau_i} ms")
+            lo, hi = cell.tau_e if name.endswith("E") else cell.tau_i
+            default = cell.tau_defaults[0 if name.endswith("E") else 1]
+            domain[name] = dict(kind="range", min=float(min(lo, default)),
+                                max=float(max(hi, default)),
+                                note="enters only through the exact synapse kernels; the "
+                                     f"ground truth used the default {default:g} ms in "
+                                     f"{getattr(config, 'p_default_tau', 0.3):.0%} of the "
+                                     f"trials and log-uniform values in [{lo:g}, {hi:g}] ms "
+                                     "otherwise")
         elif name == cell.current_param:
             domain[name] = dict(kind="range", min=round(float(i_inj.min()), 4),
                                 max=round(float(i_inj.max()), 4),
-                                note="adds to the i_inj channel; range = step-averaged "
+                                note="adds to the i_inj channel; range = bin-averaged "
                                      "injected current seen in training (nA); the sum "
                                      "i_offset + current sources should stay inside it")
         else:
@@ -83,13 +91,17 @@ def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt
         "native_dt": config.native_dt,
         "output_dt": config.output_dt,
         "substeps": int(round(config.native_dt / config.output_dt)),
+        "drive_dt": config.drive_bin,
         "drive_channels": [
             dict(name=c, units=UNITS[c], meaning=MEANING[c],
                  normalisation=dict(kind="asinh", scale=s,
                                     formula="x_norm = asinh(x / scale)"))
             for c, s in zip(cell.drive_channels, scales)],
-        "drive_averaging": "mean of the exact drive sampled at t_n, t_n + dt, ... inside "
-                           "native step n (docs/architecture.md, Time)",
+        "drive_averaging": f"mean of the exact drive sampled at the dt points inside each "
+                           f"drive_dt = {config.drive_bin:g} ms bin (docs/architecture.md, "
+                           "Time; exp-synapse conductance g(t_k+), arrivals at t_k "
+                           "included); the network sees the native_dt / drive_dt bins of a "
+                           "native step as one input frame (bin-major, channel-minor)",
         "outputs": {"v": dict(units="mV", offset=v_offset, scale=v_scale,
                               formula="v = offset + scale * v_norm, at the end of each "
                                       "output bin")},
@@ -110,11 +122,14 @@ def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt
             median_rate_hz=float(np.median(data["spike_counts"]) * 1000.0 / config.duration),
             inputs="per trial: merged excitatory and inhibitory Poisson trains "
                    "(SpikeSourceArray) with piecewise-constant changing rates, zero-rate "
-                   "pauses and bursts, PSP sizes 0.1-8 mV, random synaptic time constants in "
-                   "70% of trials (PyNN defaults otherwise); families silent/sub/driven; "
+                   "pauses and bursts, PSP sizes 0.1-8 mV; synaptic time constants at the "
+                   f"PyNN defaults {cell.tau_defaults} ms in {config.p_default_tau:.0%} of "
+                   f"trials, log-uniform over tau_syn_E {cell.tau_e} / tau_syn_I "
+                   f"{cell.tau_i} ms otherwise; families silent/sub/driven; "
                    f"{config.current_fraction:.0%} of trials with injected DC, step or noisy "
-                   "current (StepCurrentSource); 300 ms input-free settling discarded"),
-        "domain": parameter_domain(cell, params, data, train_idx),
+                   f"current up to {config.current_max:g} x {cell.i_scale:g} nA "
+                   "(StepCurrentSource); 300 ms input-free settling discarded"),
+        "domain": parameter_domain(cell, params, data, train_idx, config),
         "initial_values": {"v": dict(
             policy="rest",
             note="the surrogate always starts from its own resting state (v_rest, obtained "

@@ -27,7 +27,8 @@ class CellSpec:
         Current scale (nA) of the default cell (about the rheobase); injected currents and
         current-based synaptic weights are drawn relative to it.
     free : tuple of str
-        Parameters that do not constrain the surrogate (they only act through the drive).
+        Parameters that act only through the drive (synaptic time constants); their domain
+        is the range the ground truth covered (``tau_e``/``tau_i`` and the defaults).
     current_param : str
         Parameter whose domain is the trained injected-current range (enters ``i_inj``).
     tau_e, tau_i : tuple of float
@@ -61,7 +62,7 @@ class CellSpec:
 
 CELL_SPECS = {
     "HH_cond_exp": CellSpec("HH_cond_exp", "conductance", g_leak=0.01, cm=0.2, i_scale=0.3,
-                            tau_defaults=(0.2, 2.0)),
+                            tau_e=(0.1, 5.0), tau_i=(0.5, 10.0), tau_defaults=(0.2, 2.0)),
     "IF_cond_exp": CellSpec("IF_cond_exp", "conductance", g_leak=0.05, cm=1.0, i_scale=0.75,
                             tau_e=(0.5, 20.0), tau_i=(0.5, 20.0)),
     "IF_curr_exp": CellSpec("IF_curr_exp", "current", g_leak=0.05, cm=1.0, i_scale=0.75,

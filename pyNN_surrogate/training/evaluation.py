@@ -20,7 +20,8 @@ def run_runtime(runtime, drive, chunk=2000):
     Parameters
     ----------
     runtime : SurrogateRuntime
-    drive : ndarray [n_trials, n_steps, n_channels] (PyNN units)
+    drive : ndarray [n_trials, n_steps * drive_per_step, n_channels] (PyNN units, averaged
+        over bins of ``runtime.drive_dt``)
     chunk : int
         Native steps per ``run`` call (the result does not depend on it).
 
@@ -33,6 +34,7 @@ def run_runtime(runtime, drive, chunk=2000):
                         dtype=runtime.dtype, device=runtime.device)
     state = runtime.initial_state(x.shape[1])
     vs, ss = [], []
+    chunk *= getattr(runtime, "drive_per_step", 1)
     for c0 in range(0, x.shape[0], chunk):
         out, spk, state = runtime.run(x[c0:c0 + chunk], state)
         vs.append(out["v"].cpu())
@@ -92,16 +94,18 @@ def stability(runtime, cell, duration=100000.0, seed=0):
         zero-drive tail).
     """
     native_dt = runtime.native_dt
+    drive_dt = getattr(runtime, "drive_dt", native_dt)
     n_steps = int(round(duration / native_dt))
+    n_drive = int(round(duration / drive_dt))
     c = runtime.n_channels
-    v0, _ = run_runtime(runtime, np.zeros((1, n_steps, c), np.float32), chunk=20000)
+    v0, _ = run_runtime(runtime, np.zeros((1, n_drive, c), np.float32), chunk=20000)
     zero = dict(finite=bool(np.isfinite(v0).all()),
                 max_abs_drift_mv=float(np.abs(v0 - runtime.v_rest).max()),
                 final_drift_mv=float(abs(v0[0, -1] - runtime.v_rest)))
-    # moderate drive, synthesised at dt = 0.025 ms with exact kernels, then step-averaged
+    # moderate drive, synthesised at dt = 0.025 ms with exact kernels, then bin-averaged
     rng = np.random.default_rng(seed)
-    dt, per = 0.025, int(round(native_dt / 0.025))
-    n_fine = n_steps * per
+    dt, per = 0.025, int(round(drive_dt / 0.025))
+    n_fine = n_drive * per
     if cell.synapse == "conductance":
         g_e = _filtered_poisson(rng, n_fine, 2000.0, 0.15 * cell.g_leak, 5.0, dt)
         g_i = _filtered_poisson(rng, n_fine, 1000.0, 0.2 * cell.g_leak, 10.0, dt)
@@ -110,8 +114,8 @@ def stability(runtime, cell, duration=100000.0, seed=0):
         i_e = _filtered_poisson(rng, n_fine, 2000.0, 0.3 * cell.i_scale, 5.0, dt)
         i_i = _filtered_poisson(rng, n_fine, 1000.0, -0.3 * cell.i_scale, 5.0, dt)
         chans = [i_e + i_i]
-    drive = np.stack([ch.reshape(n_steps, per).mean(-1) for ch in chans], -1)
-    tail = int(round(1000.0 / native_dt))
+    drive = np.stack([ch.reshape(n_drive, per).mean(-1) for ch in chans], -1)
+    tail = int(round(1000.0 / drive_dt))
     drive = np.concatenate([drive, np.zeros((tail, c))])[None].astype(np.float32)
     v1, s1 = run_runtime(runtime, drive, chunk=20000)
     n_drive_bins = n_steps * runtime.substeps
@@ -139,8 +143,8 @@ def fi_curve(runtime, config, cell, duration=1000.0):
               for a in amps]
     raw = simulate(cfg, trials)
     rate_nrn = np.array([len(s) for s in raw["spikes"]]) * 1000.0 / duration
-    n_steps = int(round(duration / runtime.native_dt))
-    drive = np.zeros((len(amps), n_steps, runtime.n_channels), np.float32)
+    n_drive = int(round(duration / getattr(runtime, "drive_dt", runtime.native_dt)))
+    drive = np.zeros((len(amps), n_drive, runtime.n_channels), np.float32)
     drive[:, :, runtime.channels.index("i_inj")] = amps[:, None]
     _, spk = run_runtime(runtime, drive)
     rate_sur = spk.sum(1) * 1000.0 / duration
@@ -149,8 +153,28 @@ def fi_curve(runtime, config, cell, duration=1000.0):
                 mae_hz=float(np.mean(np.abs(rate_nrn - rate_sur))))
 
 
+REGRESSION_TRIALS = 40
+REGRESSION_SEED = 12345
+
+
+def regression_check(runtime, config, cell, n_trials=REGRESSION_TRIALS, seed=REGRESSION_SEED):
+    """Accuracy on a small, seeded, freshly simulated trial set (no cache).
+
+    Recorded in the card so that ``tests/test_training.py`` can re-run exactly the same
+    trials and compare tightly (the set is deterministic: same generator config, seed).
+    """
+    from .groundtruth import generate
+    cfg = GroundTruthConfig(**{**config.__dict__, "n_trials": n_trials, "seed": seed})
+    data = generate(cfg, cache_dir=False, verbose=False)
+    trains = np.split(data["spike_times"], np.cumsum(data["spike_counts"])[:-1])
+    res = accuracy(runtime, data["drive"], data["v"], trains, config.output_dt,
+                   cfg.duration, cell.v_clip)
+    res.update(seed=seed)
+    return res
+
+
 def evaluate_package(pkg, data, test_idx, config, cell, stability_ms=100000.0,
-                     with_fi=True):
+                     with_fi=True, with_regression=True):
     """All evaluation numbers of a package (held-out accuracy, stability, f-I curve).
 
     Parameters
@@ -166,6 +190,8 @@ def evaluate_package(pkg, data, test_idx, config, cell, stability_ms=100000.0,
         Length of the stability runs (ms).
     with_fi : bool
         Also measure the f-I curve (runs NEURON).
+    with_regression : bool
+        Also record :func:`regression_check` (runs NEURON on 40 fresh seeded trials).
 
     Returns
     -------
@@ -181,5 +207,7 @@ def evaluate_package(pkg, data, test_idx, config, cell, stability_ms=100000.0,
     res["stability"] = stability(rt, cell, stability_ms)
     if with_fi:
         res["fi_curve"] = fi_curve(rt, config, cell)
+    if with_regression:
+        res["regression"] = regression_check(rt, config, cell)
     res["v_rest_mv"] = rt.v_rest
     return res

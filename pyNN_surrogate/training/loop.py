@@ -254,6 +254,10 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
                                wall_s=time.perf_counter() - t_start)
                     history.append(res)
                     bar.set_postfix(f1=f"{res['f1_2ms']:.3f}", r=f"{res['v_r_clipped']:.3f}")
+                    if progress:
+                        bar.write(f"step {step} f1 {res['f1_2ms']:.3f} rate_mae "
+                                  f"{res['rate_mae_hz']:.2f} r {res['v_r_clipped']:.3f} "
+                                  f"loss {res['loss']:.4f} t {res['wall_s']:.0f}s")
                     if best is None or res["score"] > best["score"]:
                         best, best_state = res, copy.deepcopy(net.state_dict())
                 if time.perf_counter() - t_start > 60.0 * cfg.minutes:
@@ -266,7 +270,7 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     if best is None or (stopped_by_time and step % cfg.eval_every):
         net.eval()
         res = validate(net, x_val, v_val, val_trains, norm, output_dt, v_clip,
-                                   duration, cfg.rate_weight)
+                       duration, cfg.rate_weight)
         res.update(step=step, wall_s=time.perf_counter() - t_start)
         history.append(res)
         if best is None or res["score"] > best["score"]:
