@@ -53,6 +53,10 @@ def build_parser():
     p.add_argument("--current-max", type=float, default=4.0,
                    help="largest DC/step current drawn, x the cell's current scale "
                         "(default 4)")
+    p.add_argument("--driven-g", type=float, nargs=2, default=(0.03, 1.0),
+                   metavar=("LO", "HI"),
+                   help="mean excitatory conductance range of driven trials, x g_leak "
+                        "(default 0.03 1.0)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate")
     p.add_argument("--warmup", type=int, default=None, help="warm-up steps")
     p.add_argument("--chunk", type=int, default=None, help="TBPTT chunk, native steps")
@@ -104,7 +108,8 @@ def main(argv=None):
                            duration=args.duration, seed=args.gt_seed, native_dt=args.native_dt,
                            output_dt=args.output_dt, drive_dt=drive_dt,
                            p_default_tau=args.default_tau_fraction,
-                           current_max=args.current_max, cell_params=params)
+                           current_max=args.current_max, driven_g=tuple(args.driven_g),
+                           cell_params=params)
     data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet)
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight")

@@ -67,6 +67,8 @@ class TsodyksMarkramState:
         self.dt = float(dt)
         self.device = device
         self.n_units = len(U)
+        # reading spike counts back to the host is free on the CPU, a sync elsewhere
+        self.select_spiking_units = torch.device(device).type == "cpu"
         self.set_params(U, tau_rec, tau_facil, tau_syn)
         self.reset()
 
@@ -92,6 +94,12 @@ class TsodyksMarkramState:
     def efficacies(self, spikes, step0):
         """Process the spikes of one window and return the efficacy per spike.
 
+        The state changes only at spikes, so the update is event-driven: each round takes,
+        for every unit, its next spike in the window. On the CPU only the units that spiked
+        are touched and there are as many rounds as the most spikes of one unit (reading that
+        number back is free there); on other devices the rounds run over every unit and slot,
+        with no host synchronisation.
+
         Parameters
         ----------
         spikes : Tensor [n_units, K]
@@ -106,26 +114,65 @@ class TsodyksMarkramState:
         """
         K = spikes.shape[1]
         out = torch.zeros(self.n_units, K, dtype=STATE_DTYPE, device=self.device)
-        y, z, u, t_last = self.y, self.z, self.u, self.t_last
-        for k in range(K):
-            count = spikes[:, k].to(STATE_DTYPE)
-            fire = count > 0
-            t = (step0 + k) * self.dt
-            dtl = t - t_last
-            e_rec = torch.exp(-dtl / self.tau_rec)
-            e_syn = torch.exp(-dtl / self.tau_syn)
-            z_reg = (e_syn - e_rec) / self.denom
-            z_sing = (dtl / self.tau_rec) * e_rec
-            z_new = z * e_rec + y * torch.where(self.singular, z_sing, z_reg)
-            y_new = y * e_syn
-            x = 1.0 - y_new - z_new
-            u_fac = u * torch.exp(-dtl / self.tau_facil)
-            u_new = torch.where(self.facil, u_fac + self.U * (1.0 - u_fac), self.U)
-            eff = x * u_new
-            out[:, k] = eff * count
-            y = torch.where(fire, y_new + eff, y)
-            z = torch.where(fire, z_new, z)
-            u = torch.where(fire, u_new, u)
-            t_last = torch.where(fire, torch.full_like(t_last, t), t_last)
-        self.y, self.z, self.u, self.t_last = y, z, u, t_last
+        pending = spikes > 0
+        if self.select_spiking_units:
+            units = torch.nonzero(pending.any(1)).flatten()
+            if units.numel() == 0:
+                return out.to(torch.float32)
+            rounds = int(pending[units].sum(1).max())
+        else:
+            units, rounds = None, K
+        state = self._select(units)
+        counts = spikes if units is None else spikes[units]
+        pending = pending if units is None else pending[units]
+        slots = torch.arange(K, device=self.device)
+        unit_out = torch.zeros(counts.shape, dtype=STATE_DTYPE, device=self.device)
+        for _ in range(rounds):
+            has = pending.any(1)
+            first = torch.where(pending, slots, K).min(1).values.clamp(max=K - 1)
+            count = counts.gather(1, first[:, None])[:, 0].to(STATE_DTYPE)
+            t = (step0 + first).to(STATE_DTYPE) * self.dt
+            eff, new_state = self._on_spike(state, t)
+            state = [torch.where(has, new, old) for new, old in zip(new_state, state)]
+            unit_out.scatter_add_(1, first[:, None], torch.where(has, eff * count, 0.0)[:, None])
+            pending = pending.scatter(1, first[:, None], False)
+        self._store(units, state)
+        if units is None:
+            out = unit_out
+        else:
+            out[units] = unit_out
         return out.to(torch.float32)
+
+    def _select(self, units):
+        """State [y, z, u, t_last] and parameters restricted to `units` (all if None)."""
+        names = ("y", "z", "u", "t_last", "U", "tau_rec", "tau_syn", "tau_facil", "facil",
+                 "singular", "denom")
+        if units is None:
+            self._view = {name: getattr(self, name) for name in names}
+        else:
+            self._view = {name: getattr(self, name)[units] for name in names}
+        return [self._view[name] for name in ("y", "z", "u", "t_last")]
+
+    def _store(self, units, state):
+        for name, value in zip(("y", "z", "u", "t_last"), state):
+            if units is None:
+                setattr(self, name, value)
+            else:
+                getattr(self, name)[units] = value
+
+    def _on_spike(self, state, t):
+        """Efficacy and new state [y, z, u, t_last] for a spike at time `t` of every unit."""
+        p = self._view
+        y, z, u, t_last = state
+        dtl = t - t_last
+        e_rec = torch.exp(-dtl / p["tau_rec"])
+        e_syn = torch.exp(-dtl / p["tau_syn"])
+        z_reg = (e_syn - e_rec) / p["denom"]
+        z_sing = (dtl / p["tau_rec"]) * e_rec
+        z_new = z * e_rec + y * torch.where(p["singular"], z_sing, z_reg)
+        y_new = y * e_syn
+        x = 1.0 - y_new - z_new
+        u_fac = u * torch.exp(-dtl / p["tau_facil"])
+        u_new = torch.where(p["facil"], u_fac + p["U"] * (1.0 - u_fac), p["U"])
+        eff = x * u_new
+        return eff, [y_new + eff, z_new, u_new, t]

@@ -65,6 +65,9 @@ class GroundTruthConfig:
         draw them log-uniformly over the cell spec's declared ``tau_e``/``tau_i`` ranges).
     current_max : float
         Largest DC/step current drawn, in units of the cell spec's ``i_scale``.
+    driven_g : tuple of float
+        Log-uniform range of the mean excitatory conductance of "driven" trials, in units of
+        the cell's leak conductance.
     cell_params : dict
         Cell parameters that differ from the PyNN defaults (fixed in every trial).
     """
@@ -83,6 +86,7 @@ class GroundTruthConfig:
     drive_dt: float = None
     p_default_tau: float = 0.3
     current_max: float = 3.0
+    driven_g: tuple = (0.05, 2.0)
     cell_params: dict = field(default_factory=dict)
 
     @property
@@ -198,7 +202,7 @@ def draw_trials(config):
     rng = np.random.default_rng(config.seed)
     trials = []
     for _ in range(config.n_trials):
-        family = rng.choice(["silent", "sub", "driven"], p=[0.12, 0.28, 0.60])
+        family = rng.choice(["silent", "sub", "driven"], p=[0.08, 0.22, 0.70])
         if rng.random() < config.p_default_tau:
             tau_e, tau_i = None, None  # the cell type's defaults
         else:
@@ -208,7 +212,7 @@ def draw_trials(config):
         # weights from target PSP amplitudes (mV); mean conductances relative to g_leak
         dv_e, dv_i = _log_uniform(rng, 0.1, 8.0), _log_uniform(rng, 0.1, 5.0)
         g_e = {"silent": 0.0, "sub": _log_uniform(rng, 0.01, 0.2),
-               "driven": _log_uniform(rng, 0.05, 2.0)}[family] * cell.g_leak
+               "driven": _log_uniform(rng, *config.driven_g)}[family] * cell.g_leak
         g_i = 0.0 if rng.random() < 0.15 else _log_uniform(rng, 0.05, 5.0) * cell.g_leak
         if family == "silent":
             g_i *= rng.uniform(0, 1) < 0.5

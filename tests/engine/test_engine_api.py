@@ -165,3 +165,26 @@ def test_with_real_surrogate_if_available():
     v, _ = eng.get_signal(g, "v")
     assert v.shape == (1001, 10) and np.all(np.isfinite(v))
     assert v[0, 0] == pytest.approx(rt.v_rest)
+
+
+def test_tsodyks_markram_event_paths_agree():
+    """The CPU path (spiking units only) equals the device path (all units, all slots)."""
+    import torch
+
+    from pyNN_surrogate.engine.tsodyks_markram import TsodyksMarkramState
+
+    rng = np.random.default_rng(3)
+    n, K = 40, 12
+    params = (rng.uniform(0.05, 0.6, n), rng.uniform(20, 500, n),
+              np.where(rng.random(n) < 0.5, 0.0, rng.uniform(50, 900, n)),
+              np.full(n, 3.0))
+    spikes = [torch.as_tensor(rng.poisson(0.15, (n, K)), dtype=torch.float32)
+              for _ in range(6)]
+    results = []
+    for select in (True, False):
+        tm = TsodyksMarkramState(*params, dt=0.1, device="cpu")
+        tm.select_spiking_units = select
+        results.append(torch.cat([tm.efficacies(s, step0=w * K) for w, s in enumerate(spikes)],
+                                 1))
+    assert torch.count_nonzero(results[0]) > 20
+    assert torch.allclose(results[0], results[1], rtol=1e-6, atol=0)
