@@ -577,10 +577,7 @@ class Engine:
                 rec.sample_window(step0, K, g.synaptic_signal(var, syn_rec))
         slot, centre = self._bins(g, K)
         if gid in self._spikes:
-            t_bins = centre + step0 * self.dt
-            self._spikes[gid].add_dense(torch.where(
-                spikes, t_bins[:, None], torch.full((), float("nan"), dtype=torch.float64,
-                                                    device=self.device)))
+            self._spikes[gid].add_bins(spikes, centre + step0 * self.dt)
         S = torch.zeros(K, g.n, dtype=torch.float32, device=self.device)
         S.index_add_(0, slot, spikes.to(torch.float32))
         return S.t().contiguous()

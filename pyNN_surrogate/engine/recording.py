@@ -7,8 +7,8 @@ inside the window loop); the sample at the current time ``t`` is not stored
 but computed from the current state when the data are read, so that a later
 run does not duplicate it.
 
-Spikes are staged per window on the device as dense NaN-padded time tensors
-(no host synchronisation); every ``compress_every`` windows the stage is
+Spikes are staged per window on the device as boolean bin tensors (cells) or
+NaN-padded time tensors (sources), with no host synchronisation; every ``compress_every`` windows the stage is
 compressed to (time, cell) pairs with one ``nonzero`` (one host sync per
 ``compress_every`` windows).
 """
@@ -144,6 +144,11 @@ class SpikeRecorder:
         self._stage.append(("dense", times.index_select(1, self.idx)))
         self._maybe_compress()
 
+    def add_bins(self, spikes, times):
+        """``spikes`` [rows, n_cells] bool for bins at ``times`` [rows] float64 (ms)."""
+        self._stage.append(("bins", spikes.index_select(1, self.idx), times))
+        self._maybe_compress()
+
     def add_events(self, times, cells):
         """Spike events (float64 times, int64 cell indices), possibly unrecorded cells."""
         self._stage.append(("events", times, cells))
@@ -160,6 +165,10 @@ class SpikeRecorder:
             t = torch.cat(dense, 0)
             r, c = torch.nonzero(~torch.isnan(t), as_tuple=True)
             self._times.append(t[r, c])
+            self._cells.append(self.idx[c])
+        for _, spikes, times in (s for s in self._stage if s[0] == "bins"):
+            r, c = torch.nonzero(spikes, as_tuple=True)
+            self._times.append(times[r])
             self._cells.append(self.idx[c])
         ev = [s for s in self._stage if s[0] == "events"]
         if ev:
