@@ -135,3 +135,27 @@ def test_reset_restores_every_state(sim):
         assert np.array_equal(np.asarray(a), np.asarray(b)), a.name
     for a, b in zip(first.spiketrains, second.spiketrains):
         assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_cuda_run_matches_cpu_run():
+    """On a CUDA machine: the same network gives the same spikes on CPU and GPU."""
+    results = {}
+    for device in ("cpu", "cuda"):
+        sim = pyNN_surrogate
+        sim.setup(timestep=0.1, min_delay=1.0, device=device, rng_seed=3)
+        stim = sim.Population(20, sim.SpikeSourceArray(
+            spike_times=[np.arange(5.0, 200.0, 9.0 + i) for i in range(20)]))
+        cells = sim.Population(20, sim.HH_cond_exp())
+        sim.Projection(stim, cells, sim.OneToOneConnector(),
+                       sim.StaticSynapse(weight=0.05, delay=1.0))
+        sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.2, rng=sim.NumpyRNG(1)),
+                       sim.TsodyksMarkramSynapse(weight=0.01, delay=2.0))
+        cells.record(["spikes", "v"])
+        sim.run(200.0)
+        segment = cells.get_data().segments[0]
+        results[device] = (segment.spiketrains, np.asarray(segment.analogsignals[0]))
+        sim.end()
+    assert np.allclose(results["cpu"][1], results["cuda"][1], atol=1e-2)
+    for a, b in zip(results["cpu"][0], results["cuda"][0]):
+        assert len(a) == len(b) and np.allclose(a, b, atol=0.11)

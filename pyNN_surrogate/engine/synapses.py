@@ -106,6 +106,9 @@ def check_tau(tau, n_cells, what):
     return arr.copy()
 
 
+EXP_BLOCK_EXPONENT = 300.0  # largest dt*k/tau inside one closed-form block (exp(300) ~ 1e130)
+
+
 class SynapseBank:
     """Synaptic traces of all receptors of one cell group.
 
@@ -136,7 +139,8 @@ class SynapseBank:
         tau_t = torch.as_tensor(self.tau, dtype=STATE_DTYPE, device=self.device)
         r = self.dt / tau_t
         # exp: one-step decay factor
-        self._d_exp = torch.exp(-r[:, self.exp_cols])
+        self._r_exp = r[:, self.exp_cols]
+        self._d_exp = torch.exp(-self._r_exp)
         # alpha: decay, dt/tau, and the first half-step contribution of an arrival
         ra = r[:, self.alpha_cols]
         h = 0.5 * ra
@@ -159,6 +163,27 @@ class SynapseBank:
             out[:, self._exp_idx] = self.g_exp
         if self.alpha_cols:
             out[:, self._alpha_idx] = self.g_alpha
+        return out
+
+    def _exp_window(self, arrivals):
+        """Exponential traces over a window in closed form, block by block.
+
+        With ``d = exp(-dt/tau)`` and ``g`` the trace at the window start, the value applied
+        during step k is ``d**k * (g + sum_{j<=k} d**-j * a_j)``. Blocks are short enough that
+        ``d**-j`` stays far from overflow (``j*dt/tau <= EXP_BLOCK_EXPONENT``).
+        """
+        K = arrivals.shape[0]
+        rate = self._r_exp                                   # dt / tau, [n, R_exp]
+        block = max(1, min(K, int(EXP_BLOCK_EXPONENT / float(rate.max()))))
+        out = torch.empty_like(arrivals)
+        g = self.g_exp
+        for start in range(0, K, block):
+            stop = min(K, start + block)
+            k = torch.arange(stop - start, dtype=STATE_DTYPE, device=self.device)[:, None, None]
+            growth = torch.exp(k * rate)                       # d**-k
+            summed = torch.cumsum(arrivals[start:stop] * growth, 0)
+            out[start:stop] = (g + summed) / growth
+            g = out[stop - 1] * self._d_exp
         return out
 
     def integrate(self, arrivals):
@@ -186,15 +211,9 @@ class SynapseBank:
         recorded = torch.zeros_like(drive)
         if self.exp_cols:
             ae = a.index_select(2, self._exp_idx)
-            de_out = torch.empty_like(ae)
-            rec_out = torch.empty_like(ae)
-            g, d = self.g_exp, self._d_exp
-            for k in range(K):
-                rec_out[k] = g
-                g = g + ae[k]
-                de_out[k] = g
-                g = g * d
-            self.g_exp = g
+            de_out = self._exp_window(ae)
+            rec_out = de_out - ae
+            self.g_exp = de_out[-1] * self._d_exp
             if len(self.exp_cols) == self.n_receptors:     # all exponential: no copy
                 return de_out, rec_out
             drive.index_copy_(2, self._exp_idx, de_out)
