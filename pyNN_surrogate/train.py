@@ -33,11 +33,11 @@ def build_parser():
         description="Train a CNN-LSTM surrogate of a pyNN.neuron standard cell type and "
                     "write celltypes/<CellType>/{card.json,weights.pt}.")
     p.add_argument("celltype", help="PyNN standard cell type, e.g. HH_cond_exp")
-    p.add_argument("--minutes", type=float, default=28.0,
-                   help="wall-clock cap on the training loop (default 28); the run is "
+    p.add_argument("--minutes", type=float, default=25.0,
+                   help="wall-clock cap on the training loop (default 25); the run is "
                         "reproducible only if --steps finish first")
-    p.add_argument("--steps", type=int, default=12000,
-                   help="optimiser steps (cosine schedule length, default 12000)")
+    p.add_argument("--steps", type=int, default=45000,
+                   help="optimiser steps (cosine schedule length, default 45000)")
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     p.add_argument("--gt-seed", type=int, default=1, help="ground-truth input seed")
     p.add_argument("--trials", type=int, default=600, help="ground-truth trials (default 600)")
@@ -45,7 +45,7 @@ def build_parser():
     p.add_argument("--native-dt", type=float, default=0.5, help="native step, ms (0.5)")
     p.add_argument("--output-dt", type=float, default=0.1, help="output bin, ms (0.1)")
     p.add_argument("--drive-dt", type=float, default=None,
-                   help="drive averaging bin, ms (default: the output step); the network "
+                   help="drive averaging bin, ms (default: the native step); the network "
                         "sees native_dt/drive_dt bins per native step")
     p.add_argument("--default-tau-fraction", type=float, default=0.7,
                    help="fraction of ground-truth trials at the default synaptic time "
@@ -62,10 +62,13 @@ def build_parser():
     p.add_argument("--chunk", type=int, default=None, help="TBPTT chunk, native steps")
     p.add_argument("--kernel", type=int, default=None, help="conv kernel, native steps")
     p.add_argument("--pos-weight", type=float, default=None, help="BCE spike pos_weight")
+    p.add_argument("--huber-delta", type=float, default=None,
+                   help="Huber threshold of the v loss (normalised units; large = MSE)")
+    p.add_argument("--spike-weight", type=float, default=None, help="spike loss weight")
     p.add_argument("--param", type=parse_param, action="append", default=[],
                    metavar="NAME=VALUE", help="non-default cell parameter (repeatable)")
-    p.add_argument("--eval-every", type=int, default=500, help="validate every N steps")
-    p.add_argument("--batch", type=int, default=32, help="trials per batch")
+    p.add_argument("--eval-every", type=int, default=1000, help="validate every N steps")
+    p.add_argument("--batch", type=int, default=16, help="trials per batch")
     p.add_argument("--hidden", type=int, default=64, help="LSTM hidden units")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help=f"directory receiving <CellType>/ (default {DEFAULT_OUT})")
@@ -100,7 +103,7 @@ def main(argv=None):
         if name in cell.free or name == cell.current_param:
             raise SystemExit(f"--param {name}: {name} is free in the surrogate's domain "
                              "and needs no separate training")
-    drive_dt = args.drive_dt if args.drive_dt is not None else args.output_dt
+    drive_dt = args.drive_dt if args.drive_dt is not None else args.native_dt
     per_step = args.native_dt / drive_dt
     if abs(per_step - round(per_step)) > 1e-6:
         raise SystemExit(f"--drive-dt {drive_dt} must divide --native-dt {args.native_dt}")
@@ -112,7 +115,8 @@ def main(argv=None):
                            cell_params=params)
     data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet)
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
-    extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight")
+    extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
+                                              "huber_delta", "spike_weight")
              if getattr(args, k) is not None}
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, seed=args.seed,
                       batch=min(args.batch, len(train_idx)), eval_every=args.eval_every,
@@ -158,11 +162,19 @@ def summary(card):
         f"{t['v_clipped']['r']:.3f} (VE {t['v_clipped']['variance_explained']:.3f})",
     ]
     if st:
-        lines.append(f"  stability: zero-drive drift {st['zero_drive']['max_abs_drift_mv']:.4f}"
-                     f" mV; driven finite {st['moderate_drive']['finite']}, return drift "
+        z = st['zero_drive']
+        lines.append(f"  stability ({st['duration_ms'] / 1000:.0f} s): zero-drive drift "
+                     f"{z['max_abs_drift_mv']:.4f} mV (max |v - v_rest| "
+                     f"{z.get('max_abs_dev_from_v_rest_mv', float('nan')):.4f} mV); driven "
+                     f"finite {st['moderate_drive']['finite']}, return drift "
                      f"{st['moderate_drive']['return_to_rest_drift_mv']:.4f} mV")
     if "fi_curve" in ev:
         lines.append(f"  f-I MAE {ev['fi_curve']['mae_hz']:.2f} Hz")
+    if "regression" in ev:
+        rg = ev["regression"]
+        lines.append(f"  regression set ({rg['n_trials']} trials, seed {rg['seed']}): F1 2 ms "
+                     f"{rg['spikes_2ms']['f1']:.3f}, rate MAE {rg['rate_mae_hz']:.2f} Hz, "
+                     f"clipped r {rg['v_clipped']['r']:.3f}")
     lines.append(f"  training wall time {card['training']['wall_time_s']:.0f} s")
     return "\n".join(lines)
 

@@ -34,7 +34,8 @@ from pyNN_surrogate.validation import EXIT_ERROR
 
 VALUE_OPTIONS = ("--reference", "--candidate", "--out", "--tolerances", "--identical-inputs",
                  "--cell", "--max-window", "--timeout", "--n-cells", "--reuse-runs")
-FLAG_OPTIONS = ("--quick", "--no-progress", "--keep-data", "--no-figures", "-h", "--help")
+FLAG_OPTIONS = ("--quick", "--no-progress", "--keep-data", "--no-figures", "--open", "-h",
+                "--help")
 
 
 def build_parser():
@@ -64,6 +65,8 @@ def build_parser():
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds allowed for each backend run")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--open", action="store_true",
+                        help="open the report in a web browser when it is written")
     parser.add_argument("--no-figures", action="store_true",
                         help="tables and metrics.json only (faster, e.g. for CI)")
     cell = parser.add_argument_group("cell mode")
@@ -162,6 +165,15 @@ def validate_script(options, script, script_args, command):
     return status
 
 
+def open_report(options, out_dir):
+    """With ``--open``, show ``out_dir/index.html`` in the user's web browser."""
+    report = out_dir / "index.html"
+    if options.open and report.exists():
+        import webbrowser
+
+        webbrowser.open(report.resolve().as_uri())
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -174,7 +186,9 @@ def main(argv=None):
             print("error: give either SCRIPT or --cell, not both", file=sys.stderr)
             return EXIT_ERROR
         from pyNN_surrogate.validation.cell_protocols import validate_cell
-        return validate_cell(options, command)
+        status = validate_cell(options, command)
+        open_report(options, Path(options.out or f"validation_cell_{options.cell}"))
+        return status
     if script is None:
         parser.print_usage(sys.stderr)
         print("error: a SCRIPT (or --cell CELLTYPE) is required", file=sys.stderr)
@@ -183,7 +197,9 @@ def main(argv=None):
         print(f"error: script {script!r} not found", file=sys.stderr)
         return EXIT_ERROR
     try:
-        return validate_script(options, script, script_args, command)
+        status = validate_script(options, script, script_args, command)
+        open_report(options, Path(options.out or f"validation_{Path(script).stem}"))
+        return status
     except Exception as err:   # noqa: BLE001 - tolerance file errors etc.: exit 2
         from pyNN_surrogate.validation.tolerances import ToleranceFileError
         if isinstance(err, ToleranceFileError):

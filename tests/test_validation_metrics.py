@@ -154,3 +154,11 @@ def test_json_safe_converts_numpy_and_nan():
                            1.0: np.bool_(True)})
     assert converted == {"a": 1.5, "b": [1, 2], "c": None, "1.0": True}
     json.dumps(converted)
+
+
+def test_ks_ignores_float_rounding_of_rates():
+    from pyNN_surrogate.validation.metrics import ks_statistic
+
+    rates = np.full(10, 8.0)
+    assert ks_statistic(rates, rates * (1 - 1e-12)) == 0.0
+    assert ks_statistic(rates, rates + 1.0) == 1.0

@@ -50,17 +50,17 @@ class TrainConfig:
         Native steps at the start of each trial excluded from the loss (zero-state transient).
     """
 
-    steps: int = 12000
-    minutes: float = 28.0
+    steps: int = 45000
+    minutes: float = 25.0
     seed: int = 0
-    batch: int = 32
+    batch: int = 16
     chunk: int = 200
-    lr: float = 3e-3
+    lr: float = 1e-3
     warmup: int = 200
     pos_weight: float = 30.0
     spike_weight: float = 1.0
-    huber_delta: float = 1.0
-    eval_every: int = 500
+    huber_delta: float = 100.0
+    eval_every: int = 1000
     rate_weight: float = 0.05
     clip: float = 1.0
     conv_channels: int = 32
