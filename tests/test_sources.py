@@ -6,10 +6,10 @@ from elephant.statistics import cv, isi
 
 
 def recorded_trains(population, simtime):
-    population.record("spikes")
-    population._simulator.state  # noqa: B018 (documenting that recording is per population)
+    """Record the spikes of `population`, run for `simtime` ms and return its spike trains."""
     import pyNN_surrogate
 
+    population.record("spikes")
     pyNN_surrogate.run(simtime)
     return population.get_data().segments[0].spiketrains
 
@@ -105,4 +105,5 @@ def test_noisy_current_recording(sim):
     inside = current[110:890]
     assert inside.mean() == pytest.approx(0.1, abs=0.03)
     assert inside.std() == pytest.approx(0.05, rel=0.4)
-    assert np.all(np.diff(inside)[np.diff(inside) != 0].size <= 80)  # steps every 1 ms
+    n_changes = np.count_nonzero(np.diff(inside))
+    assert 40 <= n_changes <= 78  # a new value every 1 ms (the noise dt) over 78 ms
