@@ -69,10 +69,6 @@ class State(common.control.BaseState):
         self.record_sample_times = False
         self.clear()
 
-    @property
-    def is_set_up(self):
-        return self.engine is not None
-
     def require_setup(self, action):
         """Raise a clear error when `action` is attempted before ``setup()``."""
         if self.engine is None:
