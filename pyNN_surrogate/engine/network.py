@@ -511,7 +511,7 @@ class Engine:
                        if isinstance(g, CellGroup)]
         drives, synaptic = {}, {}
         for gid, g in cell_groups:
-            drives[gid], synaptic[gid] = self._group_drive(g, step0, K, cur_vals)
+            drives[gid], synaptic[gid] = self._group_drive(g, gid, step0, K, cur_vals)
         outputs = self._run_surrogates(drives)
         fired = [(gid, self._collect(gid, g, step0, K, synaptic[gid], *outputs[gid]))
                  for gid, g in cell_groups]
@@ -530,18 +530,25 @@ class Engine:
                         self._spikes[gid].add_events(rec[1], rec[2])
                 self._route_from(gid, S, step0, clamp=False)
 
-    def _group_drive(self, g, step0, K, cur_vals):
-        """The drive of one cell group over the window, averaged per drive bin."""
+    def _group_drive(self, g, gid, step0, K, cur_vals):
+        """The drive of one cell group over the window, averaged per drive bin.
+
+        Averaging commutes with the receptor-to-channel mix, so the mix and the injected
+        currents are applied to the bin means.
+        """
         arrivals = g.ring.read_window(step0, K)
-        syn_drive, syn_rec = g.bank.integrate(arrivals)
-        drive = syn_drive @ g.mix                               # [K, n, C]
-        if g.i_col is not None:
-            inj = g.i_offset.expand(K, g.n).clone()
-            for c, idx in g.currents:
-                inj.index_add_(1, idx, cur_vals[id(c)][:, None].expand(K, len(idx)))
-            drive[:, :, g.i_col] += inj
+        with_recorded = any((gid, var) in self._signals
+                            for var in g.signal_names() - set(g.recordables))
+        syn_drive, syn_rec = g.bank.integrate(arrivals, with_recorded)
         m = g.drive_steps
-        return drive.view(K // m, m, g.n, -1).mean(1).to(torch.float32), syn_rec
+        drive = syn_drive.view(K // m, m, g.n, -1).mean(1) @ g.mix      # [K/m, n, C]
+        if g.i_col is not None:
+            inj = g.i_offset.expand(K // m, g.n).clone()
+            for c, idx in g.currents:
+                bin_mean = cur_vals[id(c)].view(K // m, m).mean(1)
+                inj.index_add_(1, idx, bin_mean[:, None].expand(K // m, len(idx)))
+            drive[:, :, g.i_col] += inj
+        return drive.to(torch.float32), syn_rec
 
     def _run_surrogates(self, drives):
         """One surrogate call per runtime: the groups sharing it are run as one batch."""

@@ -141,6 +141,7 @@ class SynapseBank:
         # exp: one-step decay factor
         self._r_exp = r[:, self.exp_cols]
         self._d_exp = torch.exp(-self._r_exp)
+        self._growth = {}                     # block length -> d**-k, see _exp_window
         # alpha: decay, dt/tau, and the first half-step contribution of an arrival
         ra = r[:, self.alpha_cols]
         h = 0.5 * ra
@@ -179,27 +180,32 @@ class SynapseBank:
         g = self.g_exp
         for start in range(0, K, block):
             stop = min(K, start + block)
-            k = torch.arange(stop - start, dtype=STATE_DTYPE, device=self.device)[:, None, None]
-            growth = torch.exp(k * rate)                       # d**-k
+            growth = self._growth.get(stop - start)
+            if growth is None:                                 # d**-k, cached per length
+                k = torch.arange(stop - start, dtype=STATE_DTYPE,
+                                 device=self.device)[:, None, None]
+                growth = self._growth[stop - start] = torch.exp(k * rate)
             summed = torch.cumsum(arrivals[start:stop] * growth, 0)
             out[start:stop] = (g + summed) / growth
             g = out[stop - 1] * self._d_exp
         return out
 
-    def integrate(self, arrivals):
+    def integrate(self, arrivals, with_recorded=True):
         """Advance all traces over one window.
 
         Parameters
         ----------
         arrivals : Tensor [K, n_cells, R]
             Summed weights arriving at each dt point of the window.
+        with_recorded : bool
+            Also return the recorded values (skipped when nothing records them).
 
         Returns
         -------
         drive : Tensor [K, n_cells, R] float64
             Value applied during each step ``[t_k, t_k+dt)``.
-        recorded : Tensor [K, n_cells, R] float64
-            Value pyNN.neuron records at each ``t_k``.
+        recorded : Tensor [K, n_cells, R] float64 or None
+            Value pyNN.neuron records at each ``t_k`` (None unless ``with_recorded``).
         """
         K = arrivals.shape[0]
         a = arrivals.to(STATE_DTYPE)
@@ -210,9 +216,9 @@ class SynapseBank:
             shape if mixed or not self.n_receptors else (0,))
         recorded = torch.zeros_like(drive)
         if self.exp_cols:
-            ae = a.index_select(2, self._exp_idx)
+            ae = a if not mixed and not self.alpha_cols else a.index_select(2, self._exp_idx)
             de_out = self._exp_window(ae)
-            rec_out = de_out - ae
+            rec_out = de_out - ae if with_recorded or mixed else None
             self.g_exp = de_out[-1] * self._d_exp
             if len(self.exp_cols) == self.n_receptors:     # all exponential: no copy
                 return de_out, rec_out
@@ -231,8 +237,8 @@ class SynapseBank:
             rec_out = torch.cat([self.g_alpha.unsqueeze(0), dr_out[:-1]], 0)
             self.a_alpha, self.g_alpha = A, G
             if len(self.alpha_cols) == self.n_receptors:
-                return dr_out, rec_out
+                return dr_out, rec_out if with_recorded else None
             drive.index_copy_(2, self._alpha_idx, dr_out)
             recorded.index_copy_(2, self._alpha_idx, rec_out)
-        return drive, recorded
+        return drive, recorded if with_recorded else None
 
