@@ -74,6 +74,8 @@ def build_parser():
                    help=f"directory receiving <CellType>/ (default {DEFAULT_OUT})")
     p.add_argument("--name", default=None, help="package name (default: the cell type)")
     p.add_argument("--cache-dir", default=None, help="ground-truth cache directory")
+    p.add_argument("--gt-workers", type=int, default=1,
+                   help="NEURON processes run at once for the ground truth (default 1)")
     p.add_argument("--stability-ms", type=float, default=100000.0,
                    help="length of the stability runs, ms (default 100000)")
     p.add_argument("--no-fi", action="store_true", help="skip the f-I curve")
@@ -86,7 +88,6 @@ def main(argv=None):
     """Run the training pipeline; returns the package directory."""
     args = build_parser().parse_args(argv)
     t_start = time.perf_counter()
-    import numpy as np
     import torch
 
     from .surrogates.package import load_celltype
@@ -113,7 +114,8 @@ def main(argv=None):
                            p_default_tau=args.default_tau_fraction,
                            current_max=args.current_max, driven_g=tuple(args.driven_g),
                            cell_params=params)
-    data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet)
+    data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet,
+                    workers=args.gt_workers)
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
                                               "huber_delta", "spike_weight")

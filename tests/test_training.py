@@ -109,6 +109,19 @@ def test_groundtruth_drive_follows_engine_convention():
     np.testing.assert_allclose(d["drive"][0, :, 2], [0, 0, 0, .5, .5, .5, .5, .5, .5, .5])
 
 
+
+def test_groundtruth_chunks_do_not_change_the_data():
+    """Trials simulated in several NEURON processes give exactly the one-process data."""
+    from pyNN_surrogate.training.groundtruth import GroundTruthConfig, generate
+    cfg = GroundTruthConfig(n_trials=5, duration=200.0, seed=5, settle=50.0)
+    whole = generate(cfg, cache_dir=False, verbose=False, chunk_trials=5)
+    chunked = generate(cfg, cache_dir=False, verbose=False, chunk_trials=2, workers=2)
+    assert whole["spike_counts"].sum() > 0
+    for key in ("drive", "v", "spike_bins", "spike_times", "spike_counts", "family"):
+        np.testing.assert_array_equal(whole[key], chunked[key], err_msg=key)
+    with pytest.raises(ValueError, match="chunk_trials and workers"):
+        generate(cfg, cache_dir=False, verbose=False, chunk_trials=0)
+
 @pytest.fixture(scope="module")
 def tiny_package(tmp_path_factory):
     from pyNN_surrogate.train import main

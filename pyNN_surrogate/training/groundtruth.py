@@ -396,8 +396,23 @@ def default_cache_dir():
                                Path.home() / ".cache" / "pyNN_surrogate"))
 
 
-def generate(config, cache_dir=None, verbose=True):
+def _simulate_and_resample(config, trials):
+    """Simulate some trials and resample them (run in a fresh process per chunk)."""
+    return resample(config, simulate(config, trials), get_cell_spec(config.celltype)
+                    .drive_channels)
+
+
+def _concatenate(parts):
+    """Join resampled chunks (trial order kept)."""
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def generate(config, cache_dir=None, verbose=True, chunk_trials=400, workers=1):
     """Generate (or load from cache) the data set for ``config``.
+
+    Trials are simulated in chunks of ``chunk_trials``, each in a fresh process, so that
+    the memory of NEURON's dt-sampled recordings stays bounded. Every trial is an
+    independent cell, so the result does not depend on the chunking.
 
     Parameters
     ----------
@@ -406,7 +421,11 @@ def generate(config, cache_dir=None, verbose=True):
         Where ``.npz`` files are cached; ``None`` uses :func:`default_cache_dir`; ``False``
         disables caching.
     verbose : bool
-        Print what happens.
+        Print what happens (with a progress bar over chunks).
+    chunk_trials : int
+        Trials per NEURON run.
+    workers : int
+        NEURON processes run at once.
 
     Returns
     -------
@@ -424,15 +443,13 @@ def generate(config, cache_dir=None, verbose=True):
                 print(f"ground truth: loading {cache}")
             with np.load(cache) as f:
                 return {k: f[k] for k in f.files}
-    cell = get_cell_spec(config.celltype)
     trials = draw_trials(config)
     if verbose:
         print(f"ground truth: simulating {len(trials)} trials x {config.duration} ms of "
               f"{config.celltype} in pyNN.neuron (dt {config.dt} ms)")
     t0 = time.perf_counter()
-    raw = simulate(config, trials)
+    data = _simulate_in_chunks(config, trials, chunk_trials, workers, verbose)
     elapsed = time.perf_counter() - t0
-    data = resample(config, raw, cell.drive_channels)
     data["family"] = np.array([t["family"] for t in trials])
     data["has_current"] = np.array([t["current"] is not None for t in trials])
     data["neuron_seconds"] = np.array(elapsed)
@@ -446,6 +463,24 @@ def generate(config, cache_dir=None, verbose=True):
         np.savez_compressed(tmp, **data)
         tmp.replace(cache)
     return data
+
+
+def _simulate_in_chunks(config, trials, chunk_trials, workers, verbose):
+    """Resampled data of all trials, simulated chunk by chunk in child processes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    if chunk_trials < 1 or workers < 1:
+        raise ValueError("chunk_trials and workers must be >= 1")
+    chunks = [trials[i:i + chunk_trials] for i in range(0, len(trials), chunk_trials)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             max_tasks_per_child=1) as pool:
+        futures = [pool.submit(_simulate_and_resample, config, c) for c in chunks]
+        parts = [f.result() for f in tqdm(futures, desc="NEURON chunks", disable=not verbose)]
+    return _concatenate(parts)
 
 
 def split_indices(n, fractions=(0.8, 0.1, 0.1), seed=0):
