@@ -107,6 +107,27 @@ def test_record_with_sampling_interval_and_clear(sim):
     assert after_clear.shape[0] in (20, 21)
 
 
+
+def test_spike_trains_match_pyNNs_generic_segment(sim):
+    """The linear-time spike-train builder gives what PyNN's generic Recorder code gives:
+    same trains, times, t_start/t_stop and annotations, for all cells and for a view."""
+    from pyNN.recording import Recorder as GenericRecorder
+    cells = sim.Population(6, sim.HH_cond_exp(i_offset=[0.0, 0.3, 0.5, 0.0, 0.8, 0.4]))
+    cells.record(["spikes", "v"])
+    sim.run(60.0)
+    rec = cells.recorder
+    for ids in (None, cells[1:5].all_cells):
+        fast = rec._get_current_segment(filter_ids=ids)
+        generic = GenericRecorder._get_current_segment(rec, filter_ids=ids)
+        assert len(fast.spiketrains) == len(generic.spiketrains) > 0
+        assert sum(len(t) for t in fast.spiketrains) > 0
+        for a, b in zip(fast.spiketrains, generic.spiketrains):
+            np.testing.assert_array_equal(a.magnitude, b.magnitude)
+            assert (a.t_start, a.t_stop, a.units) == (b.t_start, b.t_stop, b.units)
+            assert a.annotations == b.annotations
+            assert a.segment is fast
+        assert [s.name for s in fast.analogsignals] == [s.name for s in generic.analogsignals]
+
 def test_recording_a_variable_the_cell_type_lacks_is_refused(sim):
     cells = sim.Population(2, sim.HH_cond_exp())
     with pytest.raises(sim.errors.RecordingError, match="w"):
