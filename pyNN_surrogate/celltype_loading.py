@@ -5,9 +5,12 @@ The surrogate layer (:mod:`pyNN_surrogate.surrogates`) knows nothing of PyNN; th
 its errors into :mod:`pyNN.errors` classes, keeping the original message.
 """
 
+import numpy as np
 from pyNN import errors
 
 from .surrogates import errors as surrogate_errors
+
+TRAIN_MISSING_ENV = "PYNN_SURROGATE_TRAIN_MISSING"
 
 
 class CellTypeFileError(errors.InvalidModelError, IOError):
@@ -21,6 +24,7 @@ class SurrogatePackage:
         self._package = package
         self.name = package.name
         self.card = package.card
+        self.key = str(package.path)
 
     def check_parameters(self, parameters):
         try:
@@ -42,3 +46,91 @@ def load_surrogate_package(celltype_name):
         raise errors.NoModelAvailableError(str(error)) from error
     except surrogate_errors.CellTypeFileError as error:
         raise CellTypeFileError(str(error)) from error
+
+
+def off_domain_fixed_parameters(card, parameters):
+    """The parameters a card declares fixed whose values differ from it.
+
+    Parameters
+    ----------
+    card : dict
+        Cell-type card (its ``domain``).
+    parameters : dict
+        Parameter name -> 1-D array of per-cell values.
+
+    Returns
+    -------
+    dict
+        Name -> the (single) requested value, for every fixed parameter that differs.
+
+    Raises
+    ------
+    pyNN.errors.InvalidParameterValueError
+        If such a parameter differs between cells: one surrogate serves one parameter set.
+    """
+    out = {}
+    for name, spec in card.get("domain", {}).items():
+        if spec.get("kind") != "fixed" or name not in parameters:
+            continue
+        values = np.atleast_1d(np.asarray(parameters[name], dtype=float))
+        ref = float(spec["value"])
+        if np.all(np.abs(values - ref) <= spec.get("rtol", 1e-3) * abs(ref) + 1e-12):
+            continue
+        if np.ptp(values) > 0:
+            raise errors.InvalidParameterValueError(
+                f"{card['name']}: '{name}' differs between cells ({values.min():g} to "
+                f"{values.max():g}) and lies outside the trained domain; an on-demand "
+                f"surrogate covers one parameter set, so give every cell the same value")
+        out[name] = float(values[0])
+    return out
+
+
+def package_for_parameters(celltype_name, parameters, load, train_missing=None):
+    """The package that covers `parameters`: the shipped one, or an on-demand one.
+
+    Parameters
+    ----------
+    celltype_name : str
+    parameters : dict
+        Parameter name -> 1-D array of per-cell values (PyNN units).
+    load : callable
+        ``load(name) -> SurrogatePackage`` of the shipped cell type (cached by the caller).
+    train_missing : bool, optional
+        Train (or take from the per-user cache) a surrogate for intrinsic parameters outside
+        the shipped domain. Default: the ``PYNN_SURROGATE_TRAIN_MISSING`` environment variable.
+
+    Raises
+    ------
+    pyNN.errors.InvalidParameterValueError
+        Out of domain, with the two ways forward when training on demand is off.
+    """
+    import os
+
+    package = load(celltype_name)
+    try:
+        package.check_parameters(parameters)
+        return package
+    except errors.InvalidParameterValueError as error:
+        fixed = off_domain_fixed_parameters(package.card, parameters)
+        if not fixed:
+            raise
+        if train_missing is None:
+            train_missing = os.environ.get(TRAIN_MISSING_ENV, "") not in ("", "0")
+        if not train_missing:
+            from .surrogates.package import train_command
+            cause = error.__cause__
+            what = (f"parameter {cause.parameter!r} = {cause.value:g} is outside the domain "
+                    f"the {celltype_name} surrogate was trained on ({cause.domain})"
+                    if isinstance(cause, surrogate_errors.OutOfDomainError) else str(error))
+            raise errors.InvalidParameterValueError(
+                f"{what}.\nTwo ways forward: train a surrogate for this parameter set with\n"
+                f"    {train_command(celltype_name, fixed)} --out DIR\n"
+                f"and run with PYNN_SURROGATE_CELLTYPES=DIR; or let the backend train and "
+                f"cache it when the network is built (about 10 minutes, once): "
+                f"setup(..., train_missing=True) or {TRAIN_MISSING_ENV}=1") from error
+    from .surrogates import load_celltype
+    from .training.on_demand import find_or_train
+
+    on_demand = SurrogatePackage(load_celltype(find_or_train(celltype_name, fixed)))
+    on_demand.check_parameters(parameters)
+    return on_demand

@@ -30,6 +30,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     device : str, optional
         Torch device ("cpu", "cuda", "cuda:1"...). Default: the ``PYNN_SURROGATE_DEVICE``
         environment variable, else CUDA when available, else CPU.
+    train_missing : bool, optional
+        When a population asks for intrinsic parameters outside its surrogate's trained
+        domain, train a surrogate for that parameter set (pyNN.neuron ground truth; about
+        10 minutes on 2 CPU cores, with progress) and cache it per user, instead of raising.
+        Default: the ``PYNN_SURROGATE_TRAIN_MISSING`` environment variable, else False.
     **extra_params
         Options of other backends (e.g. ``use_cvode``) are accepted and ignored.
 
@@ -44,7 +49,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
     simulator.state.configure(timestep, min_delay, max_delay,
                               device=extra_params.get("device"),
-                              seed=extra_params.get("rng_seed"))
+                              seed=extra_params.get("rng_seed"),
+                              train_missing=extra_params.get("train_missing"))
     return rank()
 
 

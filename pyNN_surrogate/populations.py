@@ -154,10 +154,12 @@ class Population(CellGroupMixin, common.Population):
             else:
                 parameters[name] = _as_float_array(value, self.size)
         self._package = None
-        if not isinstance(self.celltype, SPIKE_SOURCE_TYPES):
-            self._package = simulator.state.load_package(type(self.celltype).__name__)
         self._parameters = parameters
         self._validate_parameters(parameters)
+        if not isinstance(self.celltype, SPIKE_SOURCE_TYPES):
+            self._package = simulator.state.package_for(
+                type(self.celltype).__name__,
+                {name: value for name, value in parameters.items() if name != "spike_times"})
         self._engine_group = self._add_to_engine()
 
         first = state.id_counter

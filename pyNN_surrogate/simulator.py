@@ -67,6 +67,7 @@ class State(common.control.BaseState):
         self.seed = DEFAULT_SEED
         self.engine = None
         self.record_sample_times = False
+        self.train_missing = None
         self.clear()
 
     def require_setup(self, action):
@@ -74,7 +75,7 @@ class State(common.control.BaseState):
         if self.engine is None:
             raise NotSetUpError(f"pyNN_surrogate: setup() must be called before {action}")
 
-    def configure(self, timestep, min_delay, max_delay, device, seed):
+    def configure(self, timestep, min_delay, max_delay, device, seed, train_missing=None):
         """Start a new simulation: a fresh engine and a clock at zero."""
         from .engine import Engine
 
@@ -84,6 +85,7 @@ class State(common.control.BaseState):
         self.max_delay = max_delay
         self.device = choose_device(device)
         self.seed = DEFAULT_SEED if seed is None else int(seed)
+        self.train_missing = train_missing
         engine_min_delay = self.dt if min_delay == "auto" else float(min_delay)
         engine_max_delay = engine_min_delay if max_delay == "auto" else float(max_delay)
         self.engine = Engine(dt=self.dt, min_delay=engine_min_delay, max_delay=engine_max_delay,
@@ -97,11 +99,18 @@ class State(common.control.BaseState):
             self._packages[celltype_name] = load_surrogate_package(celltype_name)
         return self._packages[celltype_name]
 
+    def package_for(self, celltype_name, parameters):
+        """The package covering `parameters` (shipped, or on demand: see ``train_missing``)."""
+        from .celltype_loading import package_for_parameters
+
+        return package_for_parameters(celltype_name, parameters, self.load_package,
+                                      self.train_missing)
+
     def runtime_for(self, package):
         """The surrogate runtime of `package` on this simulation's device (built once)."""
-        if package.name not in self._runtimes:
-            self._runtimes[package.name] = package.runtime(self.device)
-        return self._runtimes[package.name]
+        if package.key not in self._runtimes:
+            self._runtimes[package.key] = package.runtime(self.device)
+        return self._runtimes[package.key]
 
     def run(self, simtime):
         self.run_until(self.t + simtime)
