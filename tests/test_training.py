@@ -110,6 +110,19 @@ def test_groundtruth_drive_follows_engine_convention():
 
 
 
+def test_current_synapse_traces_are_exact_exponentials():
+    from pyNN_surrogate.training.groundtruth import _current_synapses
+    dt, tau_e, tau_i = 0.025, 2.0, 5.0
+    t_grid = np.arange(400) * dt
+    trial = dict(exc=np.array([1.0, 1.0, 3.0]), inh=np.array([2.0]), w_e=0.5, w_i=-0.3)
+    out = _current_synapses([trial], [tau_e], [tau_i], t_grid, 0.1)[0]
+    expected = np.zeros_like(t_grid)
+    for t0, w, tau in ((1.0, 0.5, tau_e), (1.0, 0.5, tau_e), (3.0, 0.5, tau_e),
+                       (2.0, -0.3, tau_i)):
+        expected += np.where(t_grid >= t0 - 1e-9, w * np.exp(-(t_grid - t0) / tau), 0.0)
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+
+
 def test_groundtruth_chunks_do_not_change_the_data():
     """Trials simulated in several NEURON processes give exactly the one-process data."""
     from pyNN_surrogate.training.groundtruth import GroundTruthConfig, generate
