@@ -165,11 +165,12 @@ def main(argv=None):
                    receptor_type="excitatory")
     n_synapses = n
     if options.connectivity != "none":
-        # Without replacement when the population is large enough, so that "20 inputs" means
-        # 20 distinct presynaptic cells; tiny populations draw with replacement.
-        replace = n <= options.n_pre
-        connector = sim.FixedNumberPreConnector(options.n_pre, with_replacement=replace,
-                                                allow_self_connections=replace, rng=rng)
+        # Drawn with replacement, without self-connections (PyNN draws without replacement
+        # by permuting the whole population for every cell: quadratic, minutes at 50,000
+        # cells); tiny populations (n <= n_pre) may connect to themselves.
+        connector = sim.FixedNumberPreConnector(options.n_pre, with_replacement=True,
+                                                allow_self_connections=n <= options.n_pre,
+                                                rng=rng)
         if options.connectivity == "static":
             synapse = sim.StaticSynapse(weight=options.rec_weight, delay=REC_DELAY)
         else:

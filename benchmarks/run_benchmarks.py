@@ -439,11 +439,14 @@ def write_markdown(path, rows, machine, command, options_dict, png_name=None):
         "",
         f"* Network: N `HH_cond_exp` cells (PyNN defaults), each driven by its own "
         f"`SpikeSourcePoisson` ({INPUT_RATE:g} Hz, {INPUT_WEIGHT:g} µS, delay {INPUT_DELAY:g} "
-        f"ms); recurrent: `FixedNumberPreConnector(20)` excitatory, {REC_WEIGHT:g} µS, delay "
+        f"ms); recurrent: `FixedNumberPreConnector(20, with_replacement=True)` (no "
+        f"self-connections) excitatory, {REC_WEIGHT:g} µS, delay "
         f"{REC_DELAY:g} ms, `StaticSynapse` or `TsodyksMarkramSynapse(U={TM_U:g}, "
         f"tau_rec={TM_TAU_REC:g})`; heterogeneous: i_offset ~ U{HET_I_OFFSET} nA, tau_syn_E ~ "
         f"U{HET_TAU_SYN_E} ms. `setup(timestep=dt, min_delay=1.0)`. Spikes of every cell are "
-        "recorded.",
+        "recorded; firing rates come from `get_spike_counts()`, and `get_data()` is timed "
+        "(JSON `data_s`) up to 5000 cells only, because PyNN's generic Recorder, which "
+        "pyNN.neuron uses, builds spike trains in time quadratic in the number of cells.",
         "* **build**: wall time from the start of the script (imports included) to the call of "
         "`run()`. **run**: wall time of the single `sim.run(T)` call; on pyNN.surrogate it "
         "includes building the engine's tensors at the first `run()`.",
