@@ -65,6 +65,9 @@ def build_parser():
     p.add_argument("--huber-delta", type=float, default=None,
                    help="Huber threshold of the v loss (normalised units; large = MSE)")
     p.add_argument("--spike-weight", type=float, default=None, help="spike loss weight")
+    p.add_argument("--ema", type=float, default=None,
+                   help="decay of a moving average of the weights used for validation and "
+                        "the saved model (e.g. 0.999; default off)")
     p.add_argument("--param", type=parse_param, action="append", default=[],
                    metavar="NAME=VALUE", help="non-default cell parameter (repeatable)")
     p.add_argument("--eval-every", type=int, default=1000, help="validate every N steps")
@@ -118,7 +121,7 @@ def main(argv=None):
                     workers=args.gt_workers)
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
-                                              "huber_delta", "spike_weight")
+                                              "huber_delta", "spike_weight", "ema")
              if getattr(args, k) is not None}
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, seed=args.seed,
                       batch=min(args.batch, len(train_idx)), eval_every=args.eval_every,

@@ -141,6 +141,7 @@ def tiny_package(tmp_path_factory):
     out = tmp_path_factory.mktemp("pkgs")
     return main(["HH_cond_exp", "--trials", "12", "--duration", "300", "--steps", "6",
                  "--eval-every", "3", "--batch", "4", "--hidden", "8", "--drive-dt", "0.1",
+                 "--ema", "0.5",
                  "--out", str(out),
                  "--cache-dir", str(out / "cache"), "--stability-ms", "200", "--no-fi",
                  "--quiet"])
@@ -161,6 +162,7 @@ def test_tiny_training_writes_loadable_package(tiny_package):
     for key in ("spikes_2ms", "spikes_10ms", "rate_mae_hz", "v", "v_clipped"):
         assert key in card["evaluation"]["test"]
     assert card["training"]["seed"] == 0
+    assert card["training"]["hyperparameters"]["ema"] == 0.5
     assert card["model"]["n_inputs"] == 15          # 5 drive bins x 3 channels per step
     rt = pkg.runtime("cpu")
     assert np.isfinite(rt.v_rest) and rt.drive_per_step == 5

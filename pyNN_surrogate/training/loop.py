@@ -48,6 +48,9 @@ class TrainConfig:
         Network size (see :class:`SurrogateNet`).
     skip_steps : int
         Native steps at the start of each trial excluded from the loss (zero-state transient).
+    ema : float
+        Decay of an exponential moving average of the weights (0: off). When on, validation,
+        model selection and the saved weights use the averaged network.
     """
 
     steps: int = 45000
@@ -67,6 +70,7 @@ class TrainConfig:
     kernel: int = 3
     hidden: int = 64
     skip_steps: int = 4
+    ema: float = 0.0
 
 
 def fit_normalisation(drive, v):
@@ -215,6 +219,11 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: min(1.0, (k + 1) / max(cfg.warmup, 1))
         * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(k, cfg.steps) / cfg.steps))))
+    averaged = copy.deepcopy(net) if cfg.ema > 0 else None
+    if averaged is not None:
+        averaged.requires_grad_(False)
+        live, slow = list(net.parameters()), list(averaged.parameters())
+    judged = averaged if averaged is not None else net       # the network validated and kept
     bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(cfg.pos_weight))
     huber = torch.nn.HuberLoss(delta=cfg.huber_delta)
 
@@ -243,11 +252,14 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
                 torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
                 opt.step()
                 sched.step()
+                if averaged is not None:
+                    with torch.no_grad():
+                        torch._foreach_lerp_(slow, live, 1.0 - cfg.ema)
                 step += 1
                 bar.update(1)
                 if step % cfg.eval_every == 0 or step == cfg.steps:
-                    net.eval()
-                    res = validate(net, x_val, v_val, val_trains, norm, output_dt, v_clip,
+                    judged.eval()
+                    res = validate(judged, x_val, v_val, val_trains, norm, output_dt, v_clip,
                                    duration, cfg.rate_weight)
                     net.train()
                     res.update(step=step, loss=loss.item(),
@@ -259,7 +271,7 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
                                   f"{res['rate_mae_hz']:.2f} r {res['v_r_clipped']:.3f} "
                                   f"loss {res['loss']:.4f} t {res['wall_s']:.0f}s")
                     if best is None or res["score"] > best["score"]:
-                        best, best_state = res, copy.deepcopy(net.state_dict())
+                        best, best_state = res, copy.deepcopy(judged.state_dict())
                 if time.perf_counter() - t_start > 60.0 * cfg.minutes:
                     stopped_by_time = True
                 if step >= cfg.steps or stopped_by_time:
@@ -268,13 +280,13 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
                 break
     bar.close()
     if best is None or (stopped_by_time and step % cfg.eval_every):
-        net.eval()
-        res = validate(net, x_val, v_val, val_trains, norm, output_dt, v_clip,
+        judged.eval()
+        res = validate(judged, x_val, v_val, val_trains, norm, output_dt, v_clip,
                        duration, cfg.rate_weight)
         res.update(step=step, wall_s=time.perf_counter() - t_start)
         history.append(res)
         if best is None or res["score"] > best["score"]:
-            best, best_state = res, copy.deepcopy(net.state_dict())
+            best, best_state = res, copy.deepcopy(judged.state_dict())
     net.load_state_dict(best_state)
     net.eval()
     return dict(net=net, norm=norm, threshold=best["threshold"], validation=best,
