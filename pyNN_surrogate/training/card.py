@@ -122,7 +122,9 @@ def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt
             median_rate_hz=float(np.median(data["spike_counts"]) * 1000.0 / config.duration),
             inputs="per trial: merged excitatory and inhibitory Poisson trains "
                    "(SpikeSourceArray) with piecewise-constant changing rates, zero-rate "
-                   "pauses and bursts, PSP sizes 0.1-8 mV; synaptic time constants at the "
+                   "pauses and bursts, or (in "
+                   f"{getattr(config, 'p_stationary', 0.0):.0%} of trials) constant rates, "
+                   "half of those without inhibition; PSP sizes 0.1-8 mV; synaptic time constants at the "
                    f"PyNN defaults {cell.tau_defaults} ms in {config.p_default_tau:.0%} of "
                    f"trials, log-uniform over tau_syn_E {cell.tau_e} / tau_syn_I "
                    f"{cell.tau_i} ms otherwise; families silent/sub/driven; "

@@ -68,6 +68,10 @@ class GroundTruthConfig:
     driven_g : tuple of float
         Log-uniform range of the mean excitatory conductance of "driven" trials, in units of
         the cell's leak conductance.
+    p_stationary : float
+        Fraction of trials whose input rates are constant after the lead-in (no modulation,
+        no bursts), half of them without inhibition: the steady Poisson drive most network
+        scripts use.
     cell_params : dict
         Cell parameters that differ from the PyNN defaults (fixed in every trial).
     """
@@ -87,6 +91,7 @@ class GroundTruthConfig:
     p_default_tau: float = 0.3
     current_max: float = 3.0
     driven_g: tuple = (0.05, 2.0)
+    p_stationary: float = 0.0
     cell_params: dict = field(default_factory=dict)
 
     @property
@@ -226,11 +231,17 @@ def draw_trials(config):
             w_i, r_i = g_i / (config.max_rate * ti * 1e-3), config.max_rate
         if cell.synapse == "current":  # PSP amplitude -> current weight (nA), inh negative
             w_e, w_i = dv_e * cell.cm / te, -dv_i * cell.cm / ti
-        edges_e, levels_e = _rate_profile(rng, config.duration, config.lead_in)
-        if rng.random() < 0.5:  # inhibition tracks excitation
-            edges_i, levels_i = edges_e, levels_e
+        if config.p_stationary > 0 and rng.random() < config.p_stationary:  # constant rates
+            edges_e = edges_i = np.array([0.0, config.lead_in, config.duration])
+            levels_e = levels_i = np.array([0.0, 1.0])
+            if rng.random() < 0.5:
+                r_i = 0.0
         else:
-            edges_i, levels_i = _rate_profile(rng, config.duration, config.lead_in)
+            edges_e, levels_e = _rate_profile(rng, config.duration, config.lead_in)
+            if rng.random() < 0.5:  # inhibition tracks excitation
+                edges_i, levels_i = edges_e, levels_e
+            else:
+                edges_i, levels_i = _rate_profile(rng, config.duration, config.lead_in)
         current = None
         if rng.random() < config.current_fraction:
             current = _draw_current(rng, config.duration, config.lead_in, cell.i_scale,
