@@ -101,7 +101,10 @@ class GroundTruthConfig:
 
     def key(self):
         """Short hash identifying this configuration (used for cache file names)."""
-        text = json.dumps(dict(asdict(self), version=DATA_VERSION), sort_keys=True)
+        fields = asdict(self)
+        if not fields["p_stationary"]:     # keys of data sets made before the option existed
+            del fields["p_stationary"]
+        text = json.dumps(dict(fields, version=DATA_VERSION), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
