@@ -70,8 +70,16 @@ def test_training_arguments_name_the_exact_parameter_set(tmp_path):
 
 
 def test_trains_once_then_reuses_the_cache(cache):
+    import torch
     trainer = FakeTrainer()
-    first = on_demand.find_or_train("HH_cond_exp", PARAMS, progress=False, trainer=trainer)
+    threads = torch.get_num_threads()
+
+    def trainer_changing_threads(argv):
+        torch.set_num_threads(threads + 1)
+        return trainer(argv)
+    first = on_demand.find_or_train("HH_cond_exp", PARAMS, progress=False,
+                                    trainer=trainer_changing_threads)
+    assert torch.get_num_threads() == threads                  # restored after training
     assert first == on_demand.package_dir("HH_cond_exp", PARAMS)
     assert (first / "card.json").exists() and first.is_relative_to(cache)
     assert not list(cache.glob("celltypes/*.partial-*"))        # staging dir published

@@ -102,7 +102,13 @@ def find_or_train(celltype, params, progress=True, trainer=None):
     else:
         print(f"pyNN_surrogate: training a {celltype} surrogate for {params} "
               f"(about 10 minutes; cached in {entry})", flush=True)
-    built = Path(trainer(argv))
+    import torch
+
+    threads = torch.get_num_threads()          # the trainer sets its own thread count
+    try:
+        built = Path(trainer(argv))
+    finally:
+        torch.set_num_threads(threads)
     if built != staging / celltype:
         raise RuntimeError(f"the trainer wrote {built}, expected {staging / celltype}")
     # publish only a finished, evaluated package (an interrupted run leaves a .partial dir)
