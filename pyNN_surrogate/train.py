@@ -178,7 +178,10 @@ def summary(card):
                      f"finite {st['moderate_drive']['finite']}, return drift "
                      f"{st['moderate_drive']['return_to_rest_drift_mv']:.4f} mV")
     if "fi_curve" in ev:
-        lines.append(f"  f-I MAE {ev['fi_curve']['mae_hz']:.2f} Hz")
+        fi = ev["fi_curve"]
+        lines.append(f"  f-I MAE {fi['mae_hz']:.2f} Hz over {fi.get('duration_ms', 1000):.0f} ms"
+                     + (f" (last {fi['tail_ms']:.0f} ms: {fi['tail_mae_hz']:.2f} Hz)"
+                        if "tail_mae_hz" in fi else ""))
     if "regression" in ev:
         rg = ev["regression"]
         lines.append(f"  regression set ({rg['n_trials']} trials, seed {rg['seed']}): F1 2 ms "

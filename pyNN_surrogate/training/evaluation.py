@@ -132,13 +132,18 @@ def stability(runtime, cell, duration=100000.0, seed=0):
     return dict(duration_ms=float(duration), zero_drive=zero, moderate_drive=moderate)
 
 
-def fi_curve(runtime, config, cell, duration=1000.0):
-    """Firing rate vs DC current, surrogate against pyNN.neuron.
+def fi_curve(runtime, config, cell, duration=10000.0, tail=1000.0):
+    """Firing rate vs DC current held for ``duration``, surrogate against pyNN.neuron.
+
+    The current is held long enough to expose a surrogate whose state drifts under sustained
+    firing: the rates of the last ``tail`` ms are reported beside the whole-run rates.
 
     Returns
     -------
     dict
-        ``amplitudes_na``, ``rate_neuron_hz``, ``rate_surrogate_hz``, ``mae_hz``.
+        ``amplitudes_na``, ``duration_ms``, ``rate_neuron_hz``, ``rate_surrogate_hz`` (whole
+        run), ``mae_hz``, ``tail_ms``, ``tail_rate_neuron_hz``, ``tail_rate_surrogate_hz``,
+        ``tail_mae_hz``.
     """
     amps = np.array(FI_AMPLITUDES) * cell.i_scale / 0.3
     cfg = GroundTruthConfig(**{**config.__dict__, "duration": duration,
@@ -148,14 +153,21 @@ def fi_curve(runtime, config, cell, duration=1000.0):
               for a in amps]
     raw = simulate(cfg, trials)
     rate_nrn = np.array([len(s) for s in raw["spikes"]]) * 1000.0 / duration
+    tail_nrn = np.array([np.sum(np.asarray(s) >= duration - tail) for s in raw["spikes"]])
     n_drive = int(round(duration / getattr(runtime, "drive_dt", runtime.native_dt)))
     drive = np.zeros((len(amps), n_drive, runtime.n_channels), np.float32)
     drive[:, :, runtime.channels.index("i_inj")] = amps[:, None]
     _, spk = run_runtime(runtime, drive)
     rate_sur = spk.sum(1) * 1000.0 / duration
-    return dict(amplitudes_na=amps.tolist(), rate_neuron_hz=rate_nrn.tolist(),
-                rate_surrogate_hz=rate_sur.tolist(),
-                mae_hz=float(np.mean(np.abs(rate_nrn - rate_sur))))
+    tail_bins = int(round(tail / runtime.output_dt))
+    tail_sur = spk[:, -tail_bins:].sum(1)
+    tail_nrn, tail_sur = tail_nrn * 1000.0 / tail, tail_sur * 1000.0 / tail
+    return dict(amplitudes_na=amps.tolist(), duration_ms=float(duration),
+                rate_neuron_hz=rate_nrn.tolist(), rate_surrogate_hz=rate_sur.tolist(),
+                mae_hz=float(np.mean(np.abs(rate_nrn - rate_sur))), tail_ms=float(tail),
+                tail_rate_neuron_hz=tail_nrn.tolist(),
+                tail_rate_surrogate_hz=tail_sur.tolist(),
+                tail_mae_hz=float(np.mean(np.abs(tail_nrn - tail_sur))))
 
 
 def runtime_speed(runtime, n_cells=5000, sim_ms=200.0, window_ms=1.0, seed=0):

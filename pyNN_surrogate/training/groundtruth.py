@@ -418,7 +418,7 @@ def _concatenate(parts):
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def generate(config, cache_dir=None, verbose=True, chunk_trials=400, workers=1):
+def generate(config, cache_dir=None, verbose=True, chunk_trials=None, workers=1):
     """Generate (or load from cache) the data set for ``config``.
 
     Trials are simulated in chunks of ``chunk_trials``, each in a fresh process, so that
@@ -433,8 +433,9 @@ def generate(config, cache_dir=None, verbose=True, chunk_trials=400, workers=1):
         disables caching.
     verbose : bool
         Print what happens (with a progress bar over chunks).
-    chunk_trials : int
-        Trials per NEURON run.
+    chunk_trials : int, optional
+        Trials per NEURON run; default: 800 trial-seconds per run (400 trials of 2 s),
+        about 3 GB of NEURON recordings.
     workers : int
         NEURON processes run at once.
 
@@ -458,6 +459,8 @@ def generate(config, cache_dir=None, verbose=True, chunk_trials=400, workers=1):
     if verbose:
         print(f"ground truth: simulating {len(trials)} trials x {config.duration} ms of "
               f"{config.celltype} in pyNN.neuron (dt {config.dt} ms)")
+    if chunk_trials is None:
+        chunk_trials = max(1, int(800000.0 / (config.duration + config.settle)))
     t0 = time.perf_counter()
     data = _simulate_in_chunks(config, trials, chunk_trials, workers, verbose)
     elapsed = time.perf_counter() - t0
