@@ -2,7 +2,6 @@
 
 import neo
 import numpy as np
-import pytest
 import quantities as pq
 
 from tests.scripts import ei_network
