@@ -182,6 +182,11 @@ def summary(card):
         lines.append(f"  f-I MAE {fi['mae_hz']:.2f} Hz over {fi.get('duration_ms', 1000):.0f} ms"
                      + (f" (last {fi['tail_ms']:.0f} ms: {fi['tail_mae_hz']:.2f} Hz)"
                         if "tail_mae_hz" in fi else ""))
+    for regime in ev.get("steady_drive", []):
+        lines.append(f"  steady drive ({regime['epsp_mv']:g} mV EPSPs at "
+                     f"{regime['input_rate_hz']:g} Hz): rate {regime['rate_surrogate_hz']:.2f} "
+                     f"vs {regime['rate_neuron_hz']:.2f} Hz ({regime['rate_error_pct']:+.0f}%), "
+                     f"v sd {regime['v_sd_surrogate_mv']:.2f} vs {regime['v_sd_neuron_mv']:.2f} mV")
     if "regression" in ev:
         rg = ev["regression"]
         lines.append(f"  regression set ({rg['n_trials']} trials, seed {rg['seed']}): F1 2 ms "

@@ -8,7 +8,7 @@ threshold of the card.
 import numpy as np
 import torch
 
-from .groundtruth import GroundTruthConfig, simulate
+from .groundtruth import GroundTruthConfig, resample, simulate
 from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
 
 FI_AMPLITUDES = (-0.2, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)  # x i_scale/0.3
@@ -170,6 +170,49 @@ def fi_curve(runtime, config, cell, duration=10000.0, tail=1000.0):
                 tail_mae_hz=float(np.mean(np.abs(tail_nrn - tail_sur))))
 
 
+STEADY_REGIMES = ((2.0, 100.0), (0.65, 300.0), (2.0, 50.0))  # (EPSP mV, input rate Hz)
+
+
+def steady_drive_check(runtime, config, cell, n_cells=100, duration=4000.0, seed=7):
+    """Rates under steady excitatory Poisson drive (no inhibition), surrogate vs NEURON.
+
+    The drive of most network scripts: each cell gets constant-rate Poisson input through
+    synapses at the cell type's default time constant, with EPSPs of the sizes in
+    ``STEADY_REGIMES``. Firing there is fluctuation driven, so it is sensitive to how well
+    the surrogate keeps the variance of the subthreshold membrane potential.
+
+    Returns
+    -------
+    list of dict
+        Per regime: ``epsp_mv``, ``input_rate_hz``, ``weight``, ``rate_neuron_hz``,
+        ``rate_surrogate_hz``, ``rate_error_pct``, ``v_sd_neuron_mv`` and
+        ``v_sd_surrogate_mv`` (below -55 mV).
+    """
+    rng = np.random.default_rng(seed)
+    cfg = GroundTruthConfig(**{**config.__dict__, "duration": duration, "n_trials": n_cells})
+    tau = cell.tau_defaults[0]
+    out = []
+    for epsp, rate in STEADY_REGIMES:
+        weight = (epsp * cell.cm / (tau * 65.0) if cell.synapse == "conductance"
+                  else epsp * cell.cm / tau)
+        trials = [dict(family="steady", tau_e=None, tau_i=None, w_e=weight, w_i=0.0,
+                       exc=np.sort(rng.uniform(cfg.lead_in, duration,
+                                               rng.poisson(rate * duration / 1000.0))),
+                       inh=np.zeros(0), current=None) for _ in range(n_cells)]
+        data = resample(cfg, simulate(cfg, trials), cell.drive_channels)
+        v, spikes = run_runtime(runtime, data["drive"])
+        skip = int(round(100.0 / runtime.output_dt))           # first 100 ms
+        true_v, pred_v = data["v"][:, skip:], v[:, skip:]
+        r_true = data["spike_counts"].mean() * 1000.0 / duration
+        r_pred = spikes.sum(1).mean() * 1000.0 / duration
+        out.append(dict(epsp_mv=epsp, input_rate_hz=rate, weight=float(weight),
+                        rate_neuron_hz=float(r_true), rate_surrogate_hz=float(r_pred),
+                        rate_error_pct=float(100.0 * (r_pred - r_true) / max(r_true, 1e-9)),
+                        v_sd_neuron_mv=float(true_v[true_v < -55.0].std()),
+                        v_sd_surrogate_mv=float(pred_v[pred_v < -55.0].std())))
+    return out
+
+
 def runtime_speed(runtime, n_cells=5000, sim_ms=200.0, window_ms=1.0, seed=0):
     """Wall time of ``runtime.run`` per cell per simulated ms (torch threads as set).
 
@@ -252,6 +295,7 @@ def evaluate_package(pkg, data, test_idx, config, cell, stability_ms=100000.0,
     res["stability"] = stability(rt, cell, stability_ms)
     if with_fi:
         res["fi_curve"] = fi_curve(rt, config, cell)
+        res["steady_drive"] = steady_drive_check(rt, config, cell)
     if with_regression:
         res["regression"] = regression_check(rt, config, cell)
     res["speed"] = runtime_speed(rt)
