@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m pyNN_surrogate.train HH_cond_exp [--minutes 28] [--seed 0] [--out DIR]
+    python -m pyNN_surrogate.train HH_cond_exp [--minutes 50] [--seed 0] [--out DIR]
 
 The pipeline is: ground truth in pyNN.neuron (cached) -> training (truncated BPTT, model
 selection free-running on validation trials) -> evaluation on held-out test trials, 100 s
@@ -33,14 +33,15 @@ def build_parser():
         description="Train a CNN-LSTM surrogate of a pyNN.neuron standard cell type and "
                     "write celltypes/<CellType>/{card.json,weights.pt}.")
     p.add_argument("celltype", help="PyNN standard cell type, e.g. HH_cond_exp")
-    p.add_argument("--minutes", type=float, default=25.0,
-                   help="wall-clock cap on the training loop (default 25); the run is "
+    p.add_argument("--minutes", type=float, default=50.0,
+                   help="wall-clock cap on the training loop (default 50); the run is "
                         "reproducible only if --steps finish first")
-    p.add_argument("--steps", type=int, default=45000,
-                   help="optimiser steps (cosine schedule length, default 45000)")
+    p.add_argument("--steps", type=int, default=90000,
+                   help="optimiser steps (cosine schedule length, default 90000)")
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     p.add_argument("--gt-seed", type=int, default=1, help="ground-truth input seed")
-    p.add_argument("--trials", type=int, default=600, help="ground-truth trials (default 600)")
+    p.add_argument("--trials", type=int, default=3000,
+                   help="ground-truth trials (default 3000)")
     p.add_argument("--duration", type=float, default=2000.0, help="trial length, ms")
     p.add_argument("--native-dt", type=float, default=0.5, help="native step, ms (0.5)")
     p.add_argument("--output-dt", type=float, default=0.1, help="output bin, ms (0.1)")
@@ -73,7 +74,8 @@ def build_parser():
                         "the saved model (e.g. 0.999; default off)")
     p.add_argument("--param", type=parse_param, action="append", default=[],
                    metavar="NAME=VALUE", help="non-default cell parameter (repeatable)")
-    p.add_argument("--eval-every", type=int, default=1000, help="validate every N steps")
+    p.add_argument("--eval-every", type=int, default=5000,
+                   help="validate every N steps (default 5000)")
     p.add_argument("--batch", type=int, default=16, help="trials per batch")
     p.add_argument("--hidden", type=int, default=64, help="LSTM hidden units")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,

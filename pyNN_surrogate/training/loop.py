@@ -53,8 +53,8 @@ class TrainConfig:
         model selection and the saved weights use the averaged network.
     """
 
-    steps: int = 45000
-    minutes: float = 25.0
+    steps: int = 90000
+    minutes: float = 50.0
     seed: int = 0
     batch: int = 16
     chunk: int = 200
@@ -63,7 +63,7 @@ class TrainConfig:
     pos_weight: float = 30.0
     spike_weight: float = 1.0
     huber_delta: float = 100.0
-    eval_every: int = 1000
+    eval_every: int = 5000
     rate_weight: float = 0.05
     clip: float = 1.0
     conv_channels: int = 32
