@@ -53,7 +53,7 @@ def test_out_of_domain_and_nan_parameters_are_refused_and_change_nothing(sim):
         cells.set(i_offset=np.nan)
     assert cells.get("i_offset") == 0.0
     with pytest.raises(sim.errors.InvalidParameterValueError,
-                       match=r"gbar_K.*python -m pyNN_surrogate.train"):
+                       match=r"(?s)gbar_K.*python -m pyNN_surrogate.train.*train_missing=True"):
         sim.Population(2, sim.HH_cond_exp(gbar_K=1.0))
 
 
