@@ -61,6 +61,9 @@ def build_parser():
     p.add_argument("--stationary-fraction", type=float, default=0.25,
                    help="fraction of ground-truth trials with constant input rates, half of "
                         "them without inhibition (default 0.25)")
+    p.add_argument("--current-only-fraction", type=float, default=0.0,
+                   help="fraction of ground-truth trials with injected current and no "
+                        "synaptic input (default 0)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate")
     p.add_argument("--warmup", type=int, default=None, help="warm-up steps")
     p.add_argument("--chunk", type=int, default=None, help="TBPTT chunk, native steps")
@@ -122,6 +125,7 @@ def main(argv=None):
                            p_default_tau=args.default_tau_fraction,
                            current_max=args.current_max, driven_g=tuple(args.driven_g),
                            p_stationary=args.stationary_fraction,
+                           p_current_only=args.current_only_fraction,
                            cell_params=params)
     data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet,
                     workers=args.gt_workers)

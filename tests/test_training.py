@@ -208,3 +208,14 @@ def test_shipped_hh_meets_card():
     assert res["spikes_10ms"]["f1"] >= test["spikes_10ms"]["f1"] - 0.04
     assert res["v_clipped"]["r"] >= test["v_clipped"]["r"] - 0.05
     assert res["rate_mae_hz"] <= test["rate_mae_hz"] + 1.5
+
+
+def test_current_only_trials_have_a_current_and_no_synaptic_input():
+    from pyNN_surrogate.training.groundtruth import GroundTruthConfig, draw_trials
+    trials = draw_trials(GroundTruthConfig(n_trials=40, duration=500.0, p_current_only=0.5))
+    only = [t for t in trials if len(t["exc"]) == 0 and len(t["inh"]) == 0
+            and t["current"] is not None]
+    assert 10 <= len(only) <= 30
+    default = draw_trials(GroundTruthConfig(n_trials=5, duration=500.0))
+    unchanged = draw_trials(GroundTruthConfig(n_trials=5, duration=500.0, p_current_only=0.0))
+    assert all(np.array_equal(a["exc"], b["exc"]) for a, b in zip(default, unchanged))

@@ -72,6 +72,9 @@ class GroundTruthConfig:
         Fraction of trials whose input rates are constant after the lead-in (no modulation,
         no bursts), half of them without inhibition: the steady Poisson drive most network
         scripts use.
+    p_current_only : float
+        Fraction of trials with injected current (DC, steps or noise) and no synaptic input:
+        the current-clamp protocols (f-I curves, sustained DC).
     cell_params : dict
         Cell parameters that differ from the PyNN defaults (fixed in every trial).
     """
@@ -92,6 +95,7 @@ class GroundTruthConfig:
     current_max: float = 3.0
     driven_g: tuple = (0.05, 2.0)
     p_stationary: float = 0.0
+    p_current_only: float = 0.0
     cell_params: dict = field(default_factory=dict)
 
     @property
@@ -102,8 +106,9 @@ class GroundTruthConfig:
     def key(self):
         """Short hash identifying this configuration (used for cache file names)."""
         fields = asdict(self)
-        if not fields["p_stationary"]:     # keys of data sets made before the option existed
-            del fields["p_stationary"]
+        for option in ("p_stationary", "p_current_only"):
+            if not fields[option]:          # keys of data sets made before the option existed
+                del fields[option]
         text = json.dumps(dict(fields, version=DATA_VERSION), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -246,7 +251,11 @@ def draw_trials(config):
             else:
                 edges_i, levels_i = _rate_profile(rng, config.duration, config.lead_in)
         current = None
-        if rng.random() < config.current_fraction:
+        if config.p_current_only > 0 and rng.random() < config.p_current_only:
+            r_e = r_i = 0.0
+            current = _draw_current(rng, config.duration, config.lead_in, cell.i_scale,
+                                    config.current_max)
+        elif rng.random() < config.current_fraction:
             current = _draw_current(rng, config.duration, config.lead_in, cell.i_scale,
                                     config.current_max)
         trials.append(dict(
