@@ -58,9 +58,9 @@ def build_parser():
                    metavar=("LO", "HI"),
                    help="mean excitatory conductance range of driven trials, x g_leak "
                         "(default 0.03 1.0)")
-    p.add_argument("--stationary-fraction", type=float, default=0.25,
+    p.add_argument("--stationary-fraction", type=float, default=0.0,
                    help="fraction of ground-truth trials with constant input rates, half of "
-                        "them without inhibition (default 0.25)")
+                        "them without inhibition (default 0)")
     p.add_argument("--current-only-fraction", type=float, default=0.0,
                    help="fraction of ground-truth trials with injected current and no "
                         "synaptic input (default 0)")
