@@ -5,6 +5,8 @@ The surrogate layer (:mod:`pyNN_surrogate.surrogates`) knows nothing of PyNN; th
 its errors into :mod:`pyNN.errors` classes, keeping the original message.
 """
 
+import os
+
 import numpy as np
 from pyNN import errors
 
@@ -104,8 +106,6 @@ def package_for_parameters(celltype_name, parameters, load, train_missing=None):
     pyNN.errors.InvalidParameterValueError
         Out of domain, with the two ways forward when training on demand is off.
     """
-    import os
-
     package = load(celltype_name)
     try:
         package.check_parameters(parameters)

@@ -8,7 +8,7 @@ threshold of the card.
 import numpy as np
 import torch
 
-from .groundtruth import GroundTruthConfig, resample, simulate
+from .groundtruth import GroundTruthConfig, excitatory_weight, resample, simulate
 from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
 
 FI_AMPLITUDES = (-0.2, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)  # x i_scale/0.3
@@ -193,8 +193,7 @@ def steady_drive_check(runtime, config, cell, n_cells=100, duration=4000.0, seed
     tau = cell.tau_defaults[0]
     out = []
     for epsp, rate in STEADY_REGIMES:
-        weight = (epsp * cell.cm / (tau * 65.0) if cell.synapse == "conductance"
-                  else epsp * cell.cm / tau)
+        weight = excitatory_weight(cell, epsp, tau)
         trials = [dict(family="steady", tau_e=None, tau_i=None, w_e=weight, w_i=0.0,
                        exc=np.sort(rng.uniform(cfg.lead_in, duration,
                                                rng.poisson(rate * duration / 1000.0))),

@@ -117,6 +117,24 @@ def _log_uniform(rng, lo, hi):
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
+def _conductance_weight(cell, psp_mv, tau, driving_force=65.0):
+    """Conductance (uS) whose charge moves v by about ``psp_mv`` at ``driving_force`` mV."""
+    return psp_mv * cell.cm / (tau * driving_force)
+
+
+def _current_weight(cell, psp_mv, tau):
+    """Current amplitude (nA) whose charge moves v by about ``psp_mv``."""
+    return psp_mv * cell.cm / tau
+
+
+def excitatory_weight(cell, epsp_mv, tau):
+    """Excitatory synaptic weight (uS, or nA for current-based cells) that gives an EPSP of
+    about ``epsp_mv`` at rest with synaptic time constant ``tau`` (ms)."""
+    if cell.synapse == "current":
+        return _current_weight(cell, epsp_mv, tau)
+    return _conductance_weight(cell, epsp_mv, tau)
+
+
 def _rate_profile(rng, duration, lead_in, p_zero=0.15, p_burst=0.3):
     """Piecewise-constant relative rate profile: (edges [m+1], levels [m]), ms."""
     edges, levels = [0.0, lead_in], [0.0]
@@ -229,8 +247,8 @@ def draw_trials(config):
         g_i = 0.0 if rng.random() < 0.15 else _log_uniform(rng, 0.05, 5.0) * cell.g_leak
         if family == "silent":
             g_i *= rng.uniform(0, 1) < 0.5
-        w_e = dv_e * cell.cm / (te * 65.0)
-        w_i = dv_i * cell.cm / (ti * 15.0)
+        w_e = _conductance_weight(cell, dv_e, te)
+        w_i = _conductance_weight(cell, dv_i, ti, driving_force=15.0)
         r_e = g_e / (w_e * te * 1e-3) if g_e > 0 else 0.0
         r_i = g_i / (w_i * ti * 1e-3) if g_i > 0 else 0.0
         if r_e > config.max_rate:
@@ -238,7 +256,7 @@ def draw_trials(config):
         if r_i > config.max_rate:
             w_i, r_i = g_i / (config.max_rate * ti * 1e-3), config.max_rate
         if cell.synapse == "current":  # PSP amplitude -> current weight (nA), inh negative
-            w_e, w_i = dv_e * cell.cm / te, -dv_i * cell.cm / ti
+            w_e, w_i = _current_weight(cell, dv_e, te), -_current_weight(cell, dv_i, ti)
         if config.p_stationary > 0 and rng.random() < config.p_stationary:  # constant rates
             edges_e = edges_i = np.array([0.0, config.lead_in, config.duration])
             levels_e = levels_i = np.array([0.0, 1.0])
