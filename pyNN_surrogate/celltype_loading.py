@@ -51,39 +51,64 @@ def load_surrogate_package(celltype_name):
 
 
 def off_domain_fixed_parameters(card, parameters):
-    """The parameters a card declares fixed whose values differ from it.
+    """The parameter set an on-demand surrogate must be trained for, or an empty dict.
+
+    A parameter the card declares fixed is off the domain when its value differs from it; a
+    conditioned parameter (an input of a conditioned surrogate) when it leaves its trained
+    range. The on-demand surrogate is trained for one parameter set, so every off-domain
+    parameter, and, when a conditioned one is off, every conditioned parameter that differs
+    from the card's reference, must have one value for all cells.
 
     Parameters
     ----------
     card : dict
-        Cell-type card (its ``domain``).
+        Cell-type card (its ``domain`` and ``conditioning``).
     parameters : dict
         Parameter name -> 1-D array of per-cell values.
 
     Returns
     -------
     dict
-        Name -> the (single) requested value, for every fixed parameter that differs.
+        Name -> the (single) requested value, for every parameter the on-demand surrogate
+        must fix.
 
     Raises
     ------
     pyNN.errors.InvalidParameterValueError
-        If such a parameter differs between cells: one surrogate serves one parameter set.
+        If such a parameter differs between cells.
     """
+    domain = card.get("domain", {})
+    reference = card.get("conditioning", {}).get("reference", {})
+    values = {name: np.atleast_1d(np.asarray(parameters[name], dtype=float))
+              for name in domain if name in parameters}
+    off = []
+    for name, v in values.items():
+        spec = domain[name]
+        if spec.get("kind") == "fixed":
+            ref = float(spec["value"])
+            if np.any(np.abs(v - ref) > spec.get("rtol", 1e-3) * abs(ref) + 1e-12):
+                off.append(name)
+        elif name in reference and np.any((v < spec["min"]) | (v > spec["max"])):
+            off.append(name)
+    constraints = card.get("conditioning", {}).get("constraints", [])
+    for c in constraints:
+        lower, upper = c["lower"], c["upper"]
+        if lower in values and upper in values and upper not in off and np.any(
+                values[upper] - values[lower] < float(c.get("min_gap", 0.0)) - 1e-9):
+            off.append(upper)
+    if any(name in reference for name in off):
+        off += [name for name in reference if name in values and name not in off
+                and np.any(values[name] != reference[name])]
     out = {}
-    for name, spec in card.get("domain", {}).items():
-        if spec.get("kind") != "fixed" or name not in parameters:
-            continue
-        values = np.atleast_1d(np.asarray(parameters[name], dtype=float))
-        ref = float(spec["value"])
-        if np.all(np.abs(values - ref) <= spec.get("rtol", 1e-3) * abs(ref) + 1e-12):
-            continue
-        if np.ptp(values) > 0:
+    for name in off:
+        v = values[name]
+        if np.ptp(v) > 0:
             raise errors.InvalidParameterValueError(
-                f"{card['name']}: '{name}' differs between cells ({values.min():g} to "
-                f"{values.max():g}) and lies outside the trained domain; an on-demand "
-                f"surrogate covers one parameter set, so give every cell the same value")
-        out[name] = float(values[0])
+                f"{card['name']}: '{name}' differs between cells ({v.min():g} to "
+                f"{v.max():g}) and the parameters lie outside the trained domain; an "
+                f"on-demand surrogate covers one parameter set, so give every cell the same "
+                f"value")
+        out[name] = float(v[0])
     return out
 
 

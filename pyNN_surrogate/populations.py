@@ -205,8 +205,11 @@ class Population(CellGroupMixin, common.Population):
         from .engine import TimeStepError
 
         try:
+            conditions = {name: self._parameters[name].copy()
+                          for name in runtime.condition_names}
             return engine.add_cell_group(runtime, self.size, receptors,
-                                         self._parameters["i_offset"].copy())
+                                         self._parameters["i_offset"].copy(),
+                                         conditions=conditions or None)
         except TimeStepError as error:
             raise errors.InvalidParameterValueError(
                 f"the {self._package.name} surrogate has a native step of "
@@ -228,6 +231,7 @@ class Population(CellGroupMixin, common.Population):
             engine_names = {tau_name: f"tau_{receptor}" for receptor, tau_name
                             in self.celltype.receptor_tau_parameters.items()}
             engine_names["i_offset"] = "i_offset"
+            engine_names.update({name: name for name in self._runtime.condition_names})
             for name in names:
                 if name in engine_names:
                     engine.set_group_param(self._engine_group, engine_names[name],
@@ -242,12 +246,14 @@ class Population(CellGroupMixin, common.Population):
         default = self.celltype.default_initial_values.get("v")
         if np.all(values == default):
             return  # PyNN's own default, not a request from the user
-        v_rest = self._runtime.v_rest
+        conditions = {name: self._parameters[name] for name in self._runtime.condition_names}
+        v_rest = self._runtime.resting_v(self.size, conditions or None)
         if np.any(np.abs(values - v_rest) > V_INIT_TOLERANCE):
             warnings.warn(
                 f"{self.label}: pyNN_surrogate starts every {type(self.celltype).__name__} cell "
-                f"from its surrogate's resting state (v = {v_rest:.2f} mV); the requested "
-                "initial v is ignored (see the README's known differences).")
+                f"from its surrogate's resting state (v = {np.mean(v_rest):.2f} mV on "
+                "average); the requested initial v is ignored (see the README's known "
+                "differences).")
 
     def _set_initial_value_array(self, variable, initial_values):
         self._store_initial_values(variable, initial_values, np.arange(self.size))

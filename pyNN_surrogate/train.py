@@ -90,6 +90,10 @@ def build_parser():
     p.add_argument("--stability-ms", type=float, default=100000.0,
                    help="length of the stability runs, ms (default 100000)")
     p.add_argument("--no-fi", action="store_true", help="skip the f-I curve")
+    p.add_argument("--conditioned", action="store_true",
+                   help="train a parameter-conditioned surrogate: the cell type's intrinsic "
+                        "parameters (see training/celltypes.py) are drawn per trial and "
+                        "become inputs of the network")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -101,6 +105,7 @@ def main(argv=None):
     t_start = time.perf_counter()
     import torch
 
+    from .surrogates.conditioning import normalise_conditions
     from .surrogates.package import load_celltype
     from .training.card import build_card, write_card, write_package
     from .training.celltypes import get_cell_spec
@@ -115,6 +120,12 @@ def main(argv=None):
         if name in cell.free or name == cell.current_param:
             raise SystemExit(f"--param {name}: {name} is free in the surrogate's domain "
                              "and needs no separate training")
+        if args.conditioned and name in {c.name for c in cell.conditioned}:
+            raise SystemExit(f"--param {name}: {name} is an input of the conditioned "
+                             "surrogate")
+    if args.conditioned and not cell.conditioned:
+        raise SystemExit(f"--conditioned: no conditioned parameters are declared for "
+                         f"{args.celltype}")
     drive_dt = args.drive_dt if args.drive_dt is not None else args.native_dt
     per_step = args.native_dt / drive_dt
     if abs(per_step - round(per_step)) > 1e-6:
@@ -126,7 +137,7 @@ def main(argv=None):
                            current_max=args.current_max, driven_g=tuple(args.driven_g),
                            p_stationary=args.stationary_fraction,
                            p_current_only=args.current_only_fraction,
-                           cell_params=params)
+                           conditioned=args.conditioned, cell_params=params)
     data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet,
                     workers=args.gt_workers)
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
@@ -136,8 +147,15 @@ def main(argv=None):
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, seed=args.seed,
                       batch=min(args.batch, len(train_idx)), eval_every=args.eval_every,
                       hidden=args.hidden, **extra)
+    conditions = None
+    if args.conditioned:
+        entries = [c.card_entry() for c in cell.conditioned]
+        conditions = normalise_conditions(
+            entries, {e["name"]: data["params"][:, j] for j, e in enumerate(entries)},
+            len(data["params"]))
     trained = train(data, train_idx, val_idx, cfg, gt.output_dt, cell.v_clip,
-                    progress=not args.quiet, drive_per_step=int(round(per_step)))
+                    progress=not args.quiet, drive_per_step=int(round(per_step)),
+                    conditions=conditions)
     command = "python -m pyNN_surrogate.train " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     card = build_card(cell, gt, trained, data, train_idx, command, args.seed,
@@ -176,6 +194,14 @@ def summary(card):
         f"  v r {t['v']['r']:.3f} (VE {t['v']['variance_explained']:.3f}); clipped r "
         f"{t['v_clipped']['r']:.3f} (VE {t['v_clipped']['variance_explained']:.3f})",
     ]
+    if "parameter_sets" in ev:
+        ps = ev["parameter_sets"]
+        med, worst = ps["median"], ps["worst_decile"]
+        lines.append(f"  {ps['n_sets']} held-out parameter sets x {ps['trials_per_set']} "
+                     f"trials: F1 2 ms median {med['f1_2ms']:.3f} (worst decile "
+                     f"{worst['f1_2ms']:.3f}), rate MAE median {med['rate_mae_hz']:.2f} Hz "
+                     f"(worst decile {worst['rate_mae_hz']:.2f}), clipped r median "
+                     f"{med['v_r_clipped']:.3f} (worst decile {worst['v_r_clipped']:.3f})")
     if st:
         z = st['zero_drive']
         lines.append(f"  stability ({st['duration_ms'] / 1000:.0f} s): zero-drive drift "

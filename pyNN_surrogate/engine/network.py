@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from . import errors as E
-from .cell_group import CellGroup
+from .cell_group import CellGroup, SurrogateBatch
 from .checks import index_array, per_item_values, steps_of
 from .currents import CurrentSource, check_current_params
 from .recording import SignalRecorder, SpikeRecorder
@@ -36,21 +36,6 @@ from .tsodyks_markram import TsodyksMarkramSpec
 SYN_ATTRS = ("weight", "delay", "U", "tau_rec", "tau_facil")
 MAX_WINDOW_MS = 50.0              # longest communication window
 MAX_WINDOW_CELL_STEPS = 2_000_000  # cells x dt steps held in one window's tensors
-
-
-class SurrogateBatch:
-    """The cell groups of one runtime, run in one call: group ids and their row ranges."""
-
-    def __init__(self, runtime):
-        self.runtime = runtime
-        self.groups, self.rows = [], []
-        self.n_cells = 0
-        self.state = None
-
-    def add(self, gid, n):
-        self.groups.append(gid)
-        self.rows.append((self.n_cells, self.n_cells + n))
-        self.n_cells += n
 
 
 class Engine:
@@ -150,11 +135,12 @@ class Engine:
             raise E.EngineValueError("group %d is a spike source, not a cell group" % gid)
         return g
 
-    def add_cell_group(self, runtime, n_cells, receptors, i_offset=0.0):
+    def add_cell_group(self, runtime, n_cells, receptors, i_offset=0.0, conditions=None):
         """Add ``n_cells`` surrogate cells; returns the group id.
 
         ``receptors`` is a list of ReceptorSpec; ``i_offset`` (nA) is added to
-        the ``i_inj`` channel.  ``runtime`` must provide ``native_dt``,
+        the ``i_inj`` channel; ``conditions`` maps each of a conditioned runtime's
+        ``condition_names`` to per-cell values.  ``runtime`` must provide ``native_dt``,
         ``output_dt``, ``drive_channels`` (or ``channels``), ``recordables``
         (default ("v",)), ``v_rest``, ``initial_state`` and ``run``.
         """
@@ -179,7 +165,8 @@ class Engine:
         i_off = per_item_values(i_offset, n, "i_offset")
         if np.any(i_off != 0) and "i_inj" not in channels:
             raise E.EngineValueError("i_offset given but the runtime has no 'i_inj' channel")
-        g = CellGroup(runtime, n, list(receptors), taus, i_off, self.dt, self.device)
+        g = CellGroup(runtime, n, list(receptors), taus, i_off, self.dt, self.device,
+                      conditions)
         self._groups.append(g)
         self._built = False
         return len(self._groups) - 1
@@ -273,12 +260,20 @@ class Engine:
 
     # ---------------------------------------------------------------- parameters
     def set_group_param(self, group, name, values):
-        """Set ``i_offset`` or ``tau_<receptor>`` of a cell group, or a source parameter."""
+        """Set ``i_offset``, ``tau_<receptor>`` or a conditioned parameter of a cell group,
+        or a source parameter."""
         g = self._group(group)
         if isinstance(g, SpikeSourceGroup):
             g.set_params({name: values}, self.t)    # validates before changing anything
             return
-        if name == "i_offset":
+        if g.conditions is not None and name in g.conditions:
+            g.set_condition(name, values)
+            if self._step == 0:
+                self._built = False             # rebuilt (from the new rest) at the next run
+            else:
+                batch = next(b for b in self._batches if group in b.groups)
+                batch.update_conditions(group, g.conditions)
+        elif name == "i_offset":
             v = per_item_values(values, g.n, "i_offset")
             if np.any(v != 0) and g.i_col is None:
                 raise E.EngineValueError("the runtime has no 'i_inj' channel")
@@ -400,7 +395,7 @@ class Engine:
         if variable in g.recordables:
             current = g.last.get(variable) if self._built else None
             if current is None and variable == "v":
-                current = torch.full((g.n,), float(g.runtime.v_rest), device=self.device)
+                current = g.resting_v()
         else:
             current = g.synaptic_signal(variable, g.bank.current_recorded())
         data = rec.get(self._step, current)
@@ -446,7 +441,7 @@ class Engine:
         for g in self._groups:
             g.reset()
         for batch in self._batches:
-            batch.state = batch.runtime.initial_state(batch.n_cells)
+            batch.state = batch.initial_state(self._groups)
         for p in self._projections:
             p.reset()
         for c in self._currents:

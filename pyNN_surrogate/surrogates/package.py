@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .conditioning import condition_constraints, constraint_violation
 from .errors import CellTypeFileError, OutOfDomainError, UnknownCellTypeError
 from .runtime import SurrogateRuntime, build_net
 
@@ -192,7 +193,8 @@ class CellTypePackage:
         Raises
         ------
         OutOfDomainError
-            For the first parameter with a NaN or out-of-domain value.
+            For the first parameter with a NaN or out-of-domain value, or for a conditioned
+            parameter set that breaks one of the card's constraints.
         """
         for name, values in params.items():
             arr = np.atleast_1d(np.asarray(values, dtype=float))
@@ -213,6 +215,11 @@ class CellTypePackage:
                 cmd = (train_command(self.name, {name: value}) if spec["kind"] == "fixed"
                        else self.train_command)
                 raise OutOfDomainError(name, value, _describe(spec), cmd)
+        message = constraint_violation(condition_constraints(self.card), params)
+        if message is not None:
+            upper = message.split(" ", 1)[0]
+            value = float(np.atleast_1d(params[upper])[0])
+            raise OutOfDomainError(upper, value, message, self.train_command)
 
 
 def _describe(spec):

@@ -1,8 +1,10 @@
 """SurrogateRuntime: the batched, streaming surrogate the engine calls (see
 docs/architecture.md, "Surrogate runtime")."""
 
+import numpy as np
 import torch
 
+from .conditioning import condition_entries, normalise_conditions
 from .model import SurrogateNet, detect_spikes, flatten_bins
 
 SETTLE_CHUNK = 2000      # native steps per settling chunk
@@ -67,6 +69,20 @@ class SurrogateRuntime:
         ``native_dt / drive_dt``.
     channels, drive_channels : tuple of str
     recordables : tuple of str
+    condition_names : tuple of str
+        Intrinsic parameters the network takes as inputs (empty for an unconditioned card;
+        see :mod:`.conditioning`). A conditioned runtime needs their per-cell values in
+        :meth:`initial_state`; ``v_rest`` is then the resting v at the card's reference
+        parameters, and :meth:`resting_v` gives it per cell.
+    reference : dict
+        The card's reference parameter set of a conditioned surrogate (the ground-truth
+        cell's values); empty otherwise.
+
+    Notes
+    -----
+    The state is the tuple ``(buf, h, c, above, conditions)`` (see :mod:`.model`), where
+    ``conditions`` [1, n_cells, n_conditions] holds the normalised parameters of every cell
+    (dim 1 indexes cells, as in the other state tensors).
     """
 
     def __init__(self, net, card, device="cpu", dtype=torch.float32):
@@ -91,31 +107,84 @@ class SurrogateRuntime:
         self._v_offset = float(vout["offset"])
         self._v_scale = float(vout["scale"])
         self.threshold = float(card["spike_threshold"])
-        self._rest, self.v_rest = self._settle()
+        self._conditions = condition_entries(card)
+        self.condition_names = tuple(e["name"] for e in self._conditions)
+        self._rest_cache = {}
+        self.reference = dict(card.get("conditioning", {}).get("reference", {}))
+        z = normalise_conditions(self._conditions, self.reference, 1)
+        self.v_rest = float(self._rest_of(z)[1][0])
+
+    def normalise_conditions(self, conditions, n_cells):
+        """Per-cell normalised conditioning inputs [n_cells, n_conditions] (numpy float32).
+
+        ``conditions`` maps each name in :attr:`condition_names` to a scalar or an array of
+        ``n_cells`` values (PyNN units); it may be ``None`` for an unconditioned runtime.
+        """
+        if not self._conditions:
+            return np.zeros((n_cells, 0), dtype=np.float32)
+        if conditions is None:
+            raise ValueError(f"this surrogate is conditioned on {self.condition_names}; "
+                             "initial_state needs their per-cell values")
+        return normalise_conditions(self._conditions, conditions, n_cells)
 
     @torch.no_grad()
-    def _settle(self):
-        """Resting state: run one cell from the zero state on zero drive until it settles."""
-        state = self.net.zero_state(1, self.device, self.dtype)
-        zeros = torch.zeros(SETTLE_CHUNK, 1, self.n_channels * self.drive_per_step,
+    def _settle(self, z):
+        """Resting states of cells with normalised conditions ``z`` [m, P]: run them from the
+        zero state on zero drive until the LSTM state stops changing.
+
+        Returns ``(buf, h, c)`` with m cells and the resting v [m] (mV)."""
+        m = z.shape[0]
+        state = self.net.zero_state(m, self.device, self.dtype)
+        zeros = torch.zeros(SETTLE_CHUNK, m, self.n_channels * self.drive_per_step,
                             device=self.device, dtype=self.dtype)
+        cond = torch.as_tensor(z, device=self.device, dtype=self.dtype)
+        x = torch.cat([zeros, cond.expand(SETTLE_CHUNK, m, -1)], dim=-1)
         v = None
         for _ in range(SETTLE_MAX_CHUNKS):
             before = torch.cat([s.flatten() for s in state[1:3]])
-            v, _, state = self.net(zeros, state)
+            v, _, state = self.net(x, state)
             after = torch.cat([s.flatten() for s in state[1:3]])
             if float((after - before).abs().max()) < SETTLE_TOL:
                 break
-        buf, h, c, _ = state
-        rest = (buf, h, c, torch.zeros(1, dtype=torch.bool, device=self.device))
-        v_rest = self._v_offset + self._v_scale * float(v[-1, 0, -1])
-        return rest, v_rest
+        v_rest = self._v_offset + self._v_scale * v[-1, :, -1].double().cpu().numpy()
+        return state[:3], v_rest
 
-    def initial_state(self, n_cells):
-        """Resting state for ``n_cells`` cells (a tuple of tensors, dim 1 or 0 = cells)."""
-        buf, h, c, last = self._rest
-        return (buf.expand(-1, n_cells, -1).clone(), h.expand(-1, n_cells, -1).clone(),
-                c.expand(-1, n_cells, -1).clone(), last.expand(n_cells).clone())
+    def _rest_of(self, z):
+        """Resting ``(buf, h, c)`` and v [n] for normalised conditions ``z`` [n, P]; every
+        distinct row is settled once per runtime and cached."""
+        rows, inverse = np.unique(z, axis=0, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        keys = [r.tobytes() for r in rows]
+        missing = [i for i, k in enumerate(keys) if k not in self._rest_cache]
+        if missing:
+            (buf, h, c), v = self._settle(rows[missing])
+            for j, i in enumerate(missing):
+                self._rest_cache[keys[i]] = (buf[:, j], h[:, j], c[:, j], float(v[j]))
+        parts = [self._rest_cache[k] for k in keys]
+        idx = torch.as_tensor(inverse, device=self.device)
+        buf, h, c = (torch.stack([p[k] for p in parts], dim=1)[:, idx] for k in range(3))
+        v = np.array([p[3] for p in parts])[inverse]
+        return (buf, h, c), v
+
+    def initial_state(self, n_cells, conditions=None):
+        """Resting state for ``n_cells`` cells (a tuple of tensors, dim 1 or 0 = cells).
+
+        Parameters
+        ----------
+        n_cells : int
+        conditions : dict, optional
+            Conditioned parameter name -> scalar or per-cell array (PyNN units); required
+            when :attr:`condition_names` is not empty.
+        """
+        z = self.normalise_conditions(conditions, n_cells)
+        (buf, h, c), _ = self._rest_of(z)
+        return (buf.contiguous(), h.contiguous(), c.contiguous(),
+                torch.zeros(n_cells, dtype=torch.bool, device=self.device),
+                torch.as_tensor(z, device=self.device, dtype=self.dtype).unsqueeze(0))
+
+    def resting_v(self, n_cells, conditions=None):
+        """Resting v (mV) of every cell, as a float64 numpy array [n_cells]."""
+        return self._rest_of(self.normalise_conditions(conditions, n_cells))[1]
 
     @torch.no_grad()
     def run(self, drive, state):
@@ -138,10 +207,13 @@ class SurrogateRuntime:
         """
         x = fold_drive(normalise(drive.to(dtype=self.dtype), self._scales),
                        self.drive_per_step)
-        v, logits, state = self.net(x, state)
-        spikes, last = detect_spikes(logits, state[3], self.threshold)
+        cond = state[4]
+        if cond.shape[-1]:
+            x = torch.cat([x, cond.expand(x.shape[0], -1, -1)], dim=-1)
+        v, logits, net_state = self.net(x, state[:4])
+        spikes, last = detect_spikes(logits, net_state[3], self.threshold)
         v = self._v_offset + self._v_scale * v
-        return {"v": flatten_bins(v)}, flatten_bins(spikes), state[:3] + (last,)
+        return {"v": flatten_bins(v)}, flatten_bins(spikes), net_state[:3] + (last, cond)
 
 
 def build_net(card):

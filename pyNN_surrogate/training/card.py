@@ -50,14 +50,22 @@ def parameter_domain(cell, params, data, train_idx, config=None):
     Synaptic time constants may take any value inside the range the ground truth covered
     (the cell type's defaults in ``p_default_tau`` of the trials, log-uniform over the cell
     spec's ``tau_e``/``tau_i`` otherwise); ``i_offset`` may take any value within the
-    injected-current range seen in training (it only enters the ``i_inj`` channel); every
+    injected-current range seen in training (it only enters the ``i_inj`` channel); the
+    parameters of a conditioned surrogate may take any value in their trained range; every
     other parameter is fixed.
     """
     ch = list(cell.drive_channels).index("i_inj")
     i_inj = data["drive"][train_idx][..., ch]
+    conditioned = {c.name: c for c in cell.conditioned} if getattr(config, "conditioned",
+                                                                    False) else {}
     domain = {}
     for name, value in params.items():
-        if name in cell.free:
+        if name in conditioned:
+            c = conditioned[name]
+            domain[name] = dict(kind="range", min=c.lo, max=c.hi,
+                                note="an input of the conditioned surrogate; may differ "
+                                     "between cells")
+        elif name in cell.free:
             lo, hi = cell.tau_e if name.endswith("E") else cell.tau_i
             default = cell.tau_defaults[0 if name.endswith("E") else 1]
             domain[name] = dict(kind="range", min=float(min(lo, default)),
@@ -78,13 +86,25 @@ def parameter_domain(cell, params, data, train_idx, config=None):
     return domain
 
 
+def conditioning_section(cell, params):
+    """The card's ``conditioning`` entry of a conditioned surrogate: its parameter inputs,
+    their constraints, and the reference parameter set (the ground-truth cell's values)."""
+    return dict(
+        parameters=[c.card_entry() for c in cell.conditioned],
+        constraints=[dict(lower=lo, upper=hi, min_gap=gap) for lo, hi, gap in cell.constraints],
+        reference={c.name: params[c.name] for c in cell.conditioned},
+        note="inputs appended to every frame after the drive features, normalised to [-1, 1] "
+             "over the range (log transform where stated); the ground truth drew them per "
+             "trial, uniformly in the transform, under the constraints")
+
+
 def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt_seconds,
                v_rest=None):
     """Assemble the card of a freshly trained surrogate (without evaluation numbers)."""
     scales, v_offset, v_scale = trained["norm"]
     net = trained["net"]
     params = cell_parameters(config)
-    return {
+    card = {
         "format_version": 1,
         "name": config.celltype,
         "description": f"CNN-LSTM surrogate of pyNN.neuron {config.celltype}",
@@ -152,6 +172,10 @@ def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt
             validation=trained["validation"]),
         "weights": {"file": WEIGHTS_FILE, "sha256": None},
     }
+    if getattr(config, "conditioned", False):
+        card["conditioning"] = conditioning_section(cell, params)
+        card["description"] += (" conditioned on " + ", ".join(c.name for c in cell.conditioned))
+    return card
 
 
 def write_package(out_dir, card, state_dict):

@@ -5,7 +5,42 @@ drive channels, which scales to draw random inputs from) and which parameters ar
 free in the resulting surrogate's domain.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ConditionRange:
+    """One intrinsic parameter a conditioned surrogate takes as an input.
+
+    Parameters
+    ----------
+    name : str
+        PyNN parameter name.
+    units : str
+    lo, hi : float
+        Trained range (PyNN units).
+    transform : {"linear", "log"}
+        Ground truth draws the parameter uniformly in this transform of it, and the network
+        sees it normalised the same way (see :mod:`pyNN_surrogate.surrogates.conditioning`).
+    """
+
+    name: str
+    units: str
+    lo: float
+    hi: float
+    transform: str = "linear"
+
+    def card_entry(self):
+        """The card's description of this input."""
+        return dict(name=self.name, units=self.units, min=self.lo, max=self.hi,
+                    transform=self.transform)
+
+    def draw(self, rng):
+        if self.transform == "log":
+            return float(np.exp(rng.uniform(np.log(self.lo), np.log(self.hi))))
+        return float(rng.uniform(self.lo, self.hi))
 
 
 @dataclass(frozen=True)
@@ -37,6 +72,11 @@ class CellSpec:
         Level (mV) at which v is clipped for the "clipped" v metrics.
     tau_defaults : tuple of float
         PyNN default ``(tau_syn_E, tau_syn_I)`` (ms) of the cell type.
+    conditioned : tuple of ConditionRange
+        Intrinsic parameters a conditioned surrogate of this type takes as inputs, with the
+        ranges its ground truth draws them from.
+    constraints : tuple of (str, str, float)
+        ``(lower, upper, min_gap)``: draws keep ``upper - lower >= min_gap``.
     """
 
     name: str
@@ -50,7 +90,32 @@ class CellSpec:
     tau_i: tuple = (1.0, 20.0)
     v_clip: float = -40.0
     tau_defaults: tuple = (5.0, 5.0)
+    conditioned: tuple = ()
+    constraints: tuple = ()
     extra: dict = field(default_factory=dict)
+
+    def draw_parameters(self, rng, max_tries=1000):
+        """One random parameter set from the conditioned ranges, respecting the constraints
+        (rejection sampling)."""
+        for _ in range(max_tries):
+            params = {c.name: c.draw(rng) for c in self.conditioned}
+            if all(params[hi] - params[lo] >= gap for lo, hi, gap in self.constraints):
+                return params
+        raise RuntimeError(f"{self.name}: no parameter set satisfies the constraints "
+                           f"{self.constraints} after {max_tries} draws")
+
+    def scaled(self, params):
+        """This spec with ``g_leak``, ``cm`` and ``i_scale`` of the cell with ``params``
+        (input weights and currents of a trial are drawn relative to them)."""
+        cm = params.get("cm", self.cm)
+        if "tau_m" in params:
+            g_leak = cm / params["tau_m"]
+        else:
+            g_leak = params.get("g_leak", self.g_leak * cm / self.cm)
+        i_scale = self.i_scale * g_leak / self.g_leak
+        if "v_thresh" in params and "v_rest" in params:
+            i_scale *= (params["v_thresh"] - params["v_rest"]) / self.extra["threshold_gap"]
+        return replace(self, g_leak=g_leak, cm=cm, i_scale=i_scale)
 
     @property
     def drive_channels(self):
@@ -61,10 +126,27 @@ class CellSpec:
 
 
 CELL_SPECS = {
-    "HH_cond_exp": CellSpec("HH_cond_exp", "conductance", g_leak=0.01, cm=0.2, i_scale=0.3,
-                            tau_e=(0.1, 5.0), tau_i=(0.5, 10.0), tau_defaults=(0.2, 2.0)),
-    "IF_cond_exp": CellSpec("IF_cond_exp", "conductance", g_leak=0.05, cm=1.0, i_scale=0.75,
-                            tau_e=(0.5, 20.0), tau_i=(0.5, 20.0)),
+    "HH_cond_exp": CellSpec(
+        "HH_cond_exp", "conductance", g_leak=0.01, cm=0.2, i_scale=0.3,
+        tau_e=(0.1, 5.0), tau_i=(0.5, 10.0), tau_defaults=(0.2, 2.0),
+        conditioned=(ConditionRange("gbar_Na", "uS", 10.0, 40.0, "log"),
+                     ConditionRange("gbar_K", "uS", 3.0, 12.0, "log"),
+                     ConditionRange("g_leak", "uS", 0.005, 0.03, "log"),
+                     ConditionRange("cm", "nF", 0.1, 0.5, "log"),
+                     ConditionRange("e_rev_leak", "mV", -75.0, -55.0),
+                     ConditionRange("e_rev_I", "mV", -90.0, -65.0))),
+    "IF_cond_exp": CellSpec(
+        "IF_cond_exp", "conductance", g_leak=0.05, cm=1.0, i_scale=0.75,
+        tau_e=(0.5, 20.0), tau_i=(0.5, 20.0),
+        conditioned=(ConditionRange("v_rest", "mV", -75.0, -55.0),
+                     ConditionRange("v_thresh", "mV", -60.0, -40.0),
+                     ConditionRange("v_reset", "mV", -80.0, -55.0),
+                     ConditionRange("tau_m", "ms", 5.0, 40.0, "log"),
+                     ConditionRange("cm", "nF", 0.1, 2.0, "log"),
+                     ConditionRange("tau_refrac", "ms", 0.1, 10.0, "log"),
+                     ConditionRange("e_rev_I", "mV", -90.0, -65.0)),
+        constraints=(("v_rest", "v_thresh", 4.0), ("v_reset", "v_thresh", 4.0)),
+        extra={"threshold_gap": 15.0}),
     "IF_curr_exp": CellSpec("IF_curr_exp", "current", g_leak=0.05, cm=1.0, i_scale=0.75,
                             tau_e=(0.5, 20.0), tau_i=(0.5, 20.0)),
 }

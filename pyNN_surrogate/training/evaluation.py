@@ -5,6 +5,8 @@ engine uses it: drive in PyNN units, the resting state from ``initial_state``, t
 threshold of the card.
 """
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -14,7 +16,7 @@ from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
 FI_AMPLITUDES = (-0.2, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)  # x i_scale/0.3
 
 
-def run_runtime(runtime, drive, chunk=2000):
+def run_runtime(runtime, drive, chunk=2000, conditions=None):
     """Run a runtime free-running from rest.
 
     Parameters
@@ -24,6 +26,9 @@ def run_runtime(runtime, drive, chunk=2000):
         over bins of ``runtime.drive_dt``)
     chunk : int
         Native steps per ``run`` call (the result does not depend on it).
+    conditions : dict, optional
+        Per-trial values of a conditioned surrogate's parameters (name -> array [n_trials]);
+        default: the card's reference parameter set.
 
     Returns
     -------
@@ -32,7 +37,8 @@ def run_runtime(runtime, drive, chunk=2000):
     """
     x = torch.as_tensor(np.ascontiguousarray(np.transpose(drive, (1, 0, 2))),
                         dtype=runtime.dtype, device=runtime.device)
-    state = runtime.initial_state(x.shape[1])
+    state = runtime.initial_state(x.shape[1], runtime.reference if conditions is None
+                                  else conditions)
     vs, ss = [], []
     chunk *= getattr(runtime, "drive_per_step", 1)
     for c0 in range(0, x.shape[0], chunk):
@@ -42,8 +48,10 @@ def run_runtime(runtime, drive, chunk=2000):
     return torch.cat(vs).T.numpy(), torch.cat(ss).T.numpy()
 
 
-def accuracy(runtime, drive, v_true, true_trains, output_dt, duration, v_clip=-40.0):
-    """Spike, rate and v accuracy of a runtime on ground-truth trials.
+def accuracy(runtime, drive, v_true, true_trains, output_dt, duration, v_clip=-40.0,
+             conditions=None):
+    """Spike, rate and v accuracy of a runtime on ground-truth trials (``conditions`` as in
+    :func:`run_runtime`).
 
     Returns
     -------
@@ -52,7 +60,7 @@ def accuracy(runtime, drive, v_true, true_trains, output_dt, duration, v_clip=-4
         ``rate_true_hz`` / ``rate_pred_hz`` (means), ``v`` and ``v_clipped`` (r, variance
         explained, rmse), ``n_trials``, ``duration_ms``.
     """
-    v_pred, s_pred = run_runtime(runtime, drive)
+    v_pred, s_pred = run_runtime(runtime, drive, conditions=conditions)
     pred_trains = bins_to_times(s_pred, output_dt)
     n = len(true_trains)
     return dict(
@@ -230,7 +238,7 @@ def runtime_speed(runtime, n_cells=5000, sim_ms=200.0, window_ms=1.0, seed=0):
     scale = torch.tensor([0.005, 0.01, 0.1][:runtime.n_channels])
     drive = (torch.rand(per, n_cells, runtime.n_channels, generator=g) * scale).to(
         runtime.device, runtime.dtype)
-    state = runtime.initial_state(n_cells)
+    state = runtime.initial_state(n_cells, runtime.reference)
     runtime.run(drive, state)                                  # warm-up
     t0 = time.perf_counter()
     for _ in range(n_win):
@@ -287,10 +295,18 @@ def evaluate_package(pkg, data, test_idx, config, cell, stability_ms=100000.0,
     torch.set_num_threads(1)
     rt = pkg.runtime("cpu")
     trains = np.split(data["spike_times"], np.cumsum(data["spike_counts"])[:-1])
+    conditions = None
+    if rt.condition_names:
+        conditions = {name: data["params"][test_idx, j]
+                      for j, name in enumerate(rt.condition_names)}
     res = dict(test=accuracy(rt, data["drive"][test_idx], data["v"][test_idx],
                              [trains[i] for i in test_idx], pkg.output_dt, config.duration,
-                             cell.v_clip))
+                             cell.v_clip, conditions))
     res["test"]["trial_seconds"] = float(config.duration / 1000.0)
+    if rt.condition_names:
+        from .domain_evaluation import evaluate_parameter_sets
+        res["parameter_sets"] = evaluate_parameter_sets(rt, config, cell)
+        config = replace(config, conditioned=False)     # the checks below: reference cell
     res["stability"] = stability(rt, cell, stability_ms)
     if with_fi:
         res["fi_curve"] = fi_curve(rt, config, cell)

@@ -75,6 +75,10 @@ class GroundTruthConfig:
     p_current_only : float
         Fraction of trials with injected current (DC, steps or noise) and no synaptic input:
         the current-clamp protocols (f-I curves, sustained DC).
+    conditioned : bool
+        Draw the intrinsic parameters the cell spec declares ``conditioned`` anew for every
+        trial (from their ranges, under the spec's constraints), for a parameter-conditioned
+        surrogate; input weights and currents are then sized relative to each trial's cell.
     cell_params : dict
         Cell parameters that differ from the PyNN defaults (fixed in every trial).
     """
@@ -96,6 +100,7 @@ class GroundTruthConfig:
     driven_g: tuple = (0.05, 2.0)
     p_stationary: float = 0.0
     p_current_only: float = 0.0
+    conditioned: bool = False
     cell_params: dict = field(default_factory=dict)
 
     @property
@@ -106,7 +111,7 @@ class GroundTruthConfig:
     def key(self):
         """Short hash identifying this configuration (used for cache file names)."""
         fields = asdict(self)
-        for option in ("p_stationary", "p_current_only"):
+        for option in ("p_stationary", "p_current_only", "conditioned"):
             if not fields[option]:          # keys of data sets made before the option existed
                 del fields[option]
         text = json.dumps(dict(fields, version=DATA_VERSION), sort_keys=True)
@@ -215,24 +220,38 @@ def _draw_current(rng, duration, lead_in, i_scale, i_max=3.0):
     return str(kind), times[keep], amps[keep]
 
 
-def draw_trials(config):
+def draw_trials(config, parameter_sets=None):
     """Draw the random inputs of every trial.
 
     Parameters
     ----------
     config : GroundTruthConfig
+    parameter_sets : list of dict, optional
+        Conditioned parameters of every trial (one dict per trial), instead of drawing
+        them; only with ``config.conditioned``.
 
     Returns
     -------
     list of dict
         One dict per trial with keys ``family``, ``tau_e``, ``tau_i`` (ms), ``w_e``, ``w_i``
         (uS, or nA for current-based cells), ``exc``, ``inh`` (spike times, ms from trial
-        start), ``current`` (``None`` or ``(kind, times, amplitudes)``).
+        start), ``current`` (``None`` or ``(kind, times, amplitudes)``) and ``params`` (the
+        trial's conditioned parameters, an empty dict unless ``config.conditioned``).
     """
-    cell = get_cell_spec(config.celltype)
+    base_cell = get_cell_spec(config.celltype)
     rng = np.random.default_rng(config.seed)
+    param_rng = np.random.default_rng([config.seed, 17])   # own stream: inputs stay comparable
     trials = []
-    for _ in range(config.n_trials):
+    if parameter_sets is not None and (not config.conditioned
+                                       or len(parameter_sets) != config.n_trials):
+        raise ValueError("parameter_sets needs config.conditioned and one dict per trial")
+    for k in range(config.n_trials):
+        params = {}
+        if parameter_sets is not None:
+            params = dict(parameter_sets[k])
+        elif config.conditioned:
+            params = base_cell.draw_parameters(param_rng)
+        cell = base_cell.scaled(params) if params else base_cell
         family = rng.choice(["silent", "sub", "driven"], p=[0.08, 0.22, 0.70])
         if rng.random() < config.p_default_tau:
             tau_e, tau_i = None, None  # the cell type's defaults
@@ -280,8 +299,17 @@ def draw_trials(config):
             family=str(family), tau_e=tau_e, tau_i=tau_i, w_e=w_e, w_i=w_i,
             exc=_poisson_train(rng, edges_e, levels_e, r_e, config.dt),
             inh=_poisson_train(rng, edges_i, levels_i, r_i, config.dt),
-            current=current))
+            current=current, params=params))
     return trials
+
+
+def trial_parameters(config, trials):
+    """Conditioned parameters of every trial as [n_trials, n_conditioned] (PyNN units), in
+    the order of the cell spec's ``conditioned`` ranges (no columns if not conditioned)."""
+    names = [c.name for c in get_cell_spec(config.celltype).conditioned] \
+        if config.conditioned else []
+    return np.array([[t["params"][k] for k in names] for t in trials],
+                    dtype=np.float64).reshape(len(trials), len(names))
 
 
 def current_trace(times, amplitudes, t):
@@ -317,8 +345,10 @@ def simulate(config, trials):
     defaults = celltype_cls.default_parameters
     tau_e = np.array([t["tau_e"] or defaults["tau_syn_E"] for t in trials])
     tau_i = np.array([t["tau_i"] or defaults["tau_syn_I"] for t in trials])
+    per_trial = {name: np.array([t["params"][name] for t in trials])
+                 for name in (trials[0].get("params", {}) if trials else {})}
     pop = sim.Population(n, celltype_cls(tau_syn_E=tau_e, tau_syn_I=tau_i,
-                                         **config.cell_params))
+                                         **{**config.cell_params, **per_trial}))
     delay = 0.1
     sources = {}
     for name, key, receptor in (("exc", "w_e", "excitatory"), ("inh", "w_i", "inhibitory")):
@@ -469,8 +499,9 @@ def generate(config, cache_dir=None, verbose=True, chunk_trials=None, workers=1)
     Returns
     -------
     dict
-        As :func:`resample`, plus ``family`` [n] (str), ``has_current`` [n] (bool) and
-        ``neuron_seconds`` (wall time of the NEURON run).
+        As :func:`resample`, plus ``family`` [n] (str), ``has_current`` [n] (bool),
+        ``params`` [n, n_conditioned] (see :func:`trial_parameters`) and ``neuron_seconds``
+        (wall time of the NEURON run).
     """
     import time
     cache = None
@@ -492,6 +523,7 @@ def generate(config, cache_dir=None, verbose=True, chunk_trials=None, workers=1)
     data = _simulate_in_chunks(config, trials, chunk_trials, workers, verbose)
     elapsed = time.perf_counter() - t0
     data["family"] = np.array([t["family"] for t in trials])
+    data["params"] = trial_parameters(config, trials)
     data["has_current"] = np.array([t["current"] is not None for t in trials])
     data["neuron_seconds"] = np.array(elapsed)
     if verbose:

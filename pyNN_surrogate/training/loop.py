@@ -168,8 +168,19 @@ def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
                 score=f1 + r - rate_weight * mae)
 
 
+def with_conditions(x, conditions):
+    """Append constant per-trial conditioning inputs to normalised drive.
+
+    ``x`` [n, n_steps, F] (tensor), ``conditions`` [n, P] (array or ``None``) ->
+    [n, n_steps, F + P], the runtime's input layout (drive features, then parameters)."""
+    if conditions is None or np.shape(conditions)[-1] == 0:
+        return x
+    z = torch.as_tensor(np.asarray(conditions), dtype=x.dtype)
+    return torch.cat([x, z[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)
+
+
 def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
-          drive_per_step=1):
+          drive_per_step=1, conditions=None):
     """Train a surrogate.
 
     Parameters
@@ -187,6 +198,9 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
         Show a tqdm progress bar.
     drive_per_step : int
         Drive bins per native step in ``data["drive"]`` (``native_dt / drive_dt``).
+    conditions : ndarray [n_trials, P], optional
+        Normalised intrinsic parameters of every trial, for a conditioned surrogate (see
+        :mod:`pyNN_surrogate.surrogates.conditioning`).
 
     Returns
     -------
@@ -205,7 +219,7 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     duration = v.shape[1] * output_dt
     norm = fit_normalisation(drive[train_idx], v[train_idx])
     scales, v_offset, v_scale = norm
-    x_all = normalise(drive, scales, drive_per_step)
+    x_all = with_conditions(normalise(drive, scales, drive_per_step), conditions)
     v_all = torch.as_tensor((v - v_offset) / v_scale, dtype=torch.float32)
     v_all = v_all.reshape(len(v), n_steps, substeps)
     s_all = torch.as_tensor(bins, dtype=torch.float32).reshape(len(v), n_steps, substeps)
