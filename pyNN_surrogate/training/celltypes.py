@@ -125,6 +125,17 @@ class CellSpec:
         return ("i_inj",)
 
 
+# Intrinsic parameters of the integrate-and-fire cells and their trained ranges: the values
+# modellers commonly use (PyNN defaults, Brunel 2000, Vogels & Abbott 2005, ...).
+IF_CONDITIONED = (ConditionRange("v_rest", "mV", -75.0, -55.0),
+                  ConditionRange("v_thresh", "mV", -60.0, -40.0),
+                  ConditionRange("v_reset", "mV", -80.0, -55.0),
+                  ConditionRange("tau_m", "ms", 5.0, 40.0, "log"),
+                  ConditionRange("cm", "nF", 0.1, 2.0, "log"),
+                  ConditionRange("tau_refrac", "ms", 0.1, 10.0, "log"),
+                  ConditionRange("e_rev_I", "mV", -90.0, -65.0))
+IF_CONSTRAINTS = (("v_rest", "v_thresh", 4.0), ("v_reset", "v_thresh", 4.0))
+
 CELL_SPECS = {
     "HH_cond_exp": CellSpec(
         "HH_cond_exp", "conductance", g_leak=0.01, cm=0.2, i_scale=0.3,
@@ -138,17 +149,14 @@ CELL_SPECS = {
     "IF_cond_exp": CellSpec(
         "IF_cond_exp", "conductance", g_leak=0.05, cm=1.0, i_scale=0.75,
         tau_e=(0.5, 20.0), tau_i=(0.5, 20.0),
-        conditioned=(ConditionRange("v_rest", "mV", -75.0, -55.0),
-                     ConditionRange("v_thresh", "mV", -60.0, -40.0),
-                     ConditionRange("v_reset", "mV", -80.0, -55.0),
-                     ConditionRange("tau_m", "ms", 5.0, 40.0, "log"),
-                     ConditionRange("cm", "nF", 0.1, 2.0, "log"),
-                     ConditionRange("tau_refrac", "ms", 0.1, 10.0, "log"),
-                     ConditionRange("e_rev_I", "mV", -90.0, -65.0)),
-        constraints=(("v_rest", "v_thresh", 4.0), ("v_reset", "v_thresh", 4.0)),
+        conditioned=IF_CONDITIONED,
+        constraints=IF_CONSTRAINTS,
         extra={"threshold_gap": 15.0}),
-    "IF_curr_exp": CellSpec("IF_curr_exp", "current", g_leak=0.05, cm=1.0, i_scale=0.75,
-                            tau_e=(0.5, 20.0), tau_i=(0.5, 20.0)),
+    "IF_curr_exp": CellSpec(
+        "IF_curr_exp", "current", g_leak=0.05, cm=1.0, i_scale=0.75,
+        tau_e=(0.5, 20.0), tau_i=(0.5, 20.0),
+        conditioned=IF_CONDITIONED[:6],
+        constraints=IF_CONSTRAINTS, extra={"threshold_gap": 15.0}),
 }
 
 
