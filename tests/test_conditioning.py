@@ -151,3 +151,28 @@ def test_backend_refuses_parameters_outside_the_conditioned_domain(conditioned_b
         sim.Population(2, sim.IF_cond_exp(v_reset=-56.0, v_thresh=-58.0))
     with pytest.raises(errors.InvalidParameterValueError, match="differs between cells"):
         sim.Population(2, sim.IF_cond_exp(tau_m=[80.0, 90.0]))
+
+
+def test_engine_changes_conditioned_parameters_of_one_group_mid_run(tiny_conditioned):
+    """Two groups share a conditioned runtime (one batch); setting tau_m of the second group
+    during the run changes only its rows of the conditioning state."""
+    from pyNN_surrogate.engine import Engine, EngineValueError, ReceptorSpec
+    from pyNN_surrogate.surrogates import load_celltype
+    rt = load_celltype(tiny_conditioned).runtime("cpu")
+    base = dict(rt.reference)
+    eng = Engine(dt=0.1, min_delay=1.0, seed=1)
+    receptors = [ReceptorSpec("excitatory", tau=5.0, channel="g_exc")]
+    a = eng.add_cell_group(rt, 2, receptors, conditions=base)
+    b = eng.add_cell_group(rt, 3, receptors, conditions=dict(base, tau_m=[10.0, 15.0, 20.0]))
+    with pytest.raises(EngineValueError, match="missing values"):
+        eng.add_cell_group(rt, 1, receptors, conditions={"tau_m": 10.0})
+    eng.run_until(5.0)
+    (batch,) = eng._batches
+    before = batch.state[4].clone()
+    eng.set_group_param(b, "tau_m", 30.0)
+    eng.run_until(10.0)
+    after = batch.state[4]
+    torch.testing.assert_close(after[0, :2], before[0, :2])             # group a untouched
+    expected = rt.normalise_conditions(dict(base, tau_m=30.0), 3)
+    torch.testing.assert_close(after[0, 2:], torch.as_tensor(expected))
+    assert eng._groups[a].conditions["tau_m"].tolist() == [20.0, 20.0]
