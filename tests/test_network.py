@@ -93,5 +93,7 @@ def test_heterogeneous_parameters_run_batched_and_match_cells_run_alone():
     for i in range(4):
         alone_trains, alone_v = _spikes_and_v(sim, [i_offset[i]], [tau_syn_E[i]])
         # float32 GEMMs round differently with the batch size: tiny v differences only
-        np.testing.assert_allclose(v[:, i], alone_v[:, 0], atol=2e-3)
+        # (up to a few 1e-3 mV on the steep flanks of a spike)
+        np.testing.assert_allclose(v[:, i], alone_v[:, 0], atol=1e-2)
+        assert np.median(np.abs(v[:, i] - alone_v[:, 0])) < 1e-4
         np.testing.assert_allclose(trains[i], alone_trains[0])
