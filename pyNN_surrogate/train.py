@@ -69,6 +69,10 @@ def build_parser():
     p.add_argument("--chunk", type=int, default=None, help="TBPTT chunk, native steps")
     p.add_argument("--kernel", type=int, default=None, help="conv kernel, native steps")
     p.add_argument("--pos-weight", type=float, default=None, help="BCE spike pos_weight")
+    p.add_argument("--window-weight", type=float, default=None,
+                   help="weight of the timing-tolerant (windowed) spike loss (default 0: off)")
+    p.add_argument("--window-steps", type=int, default=None,
+                   help="native steps per window of that loss (default 4)")
     p.add_argument("--huber-delta", type=float, default=None,
                    help="Huber threshold of the v loss (normalised units; large = MSE)")
     p.add_argument("--spike-weight", type=float, default=None, help="spike loss weight")
@@ -142,7 +146,8 @@ def main(argv=None):
                     workers=args.gt_workers)
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
-                                              "huber_delta", "spike_weight", "ema")
+                                              "huber_delta", "spike_weight", "ema",
+                                              "window_weight", "window_steps")
              if getattr(args, k) is not None}
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, seed=args.seed,
                       batch=min(args.batch, len(train_idx)), eval_every=args.eval_every,

@@ -219,3 +219,18 @@ def test_current_only_trials_have_a_current_and_no_synaptic_input():
     default = draw_trials(GroundTruthConfig(n_trials=5, duration=500.0))
     unchanged = draw_trials(GroundTruthConfig(n_trials=5, duration=500.0, p_current_only=0.0))
     assert all(np.array_equal(a["exc"], b["exc"]) for a, b in zip(default, unchanged))
+
+
+def test_window_spike_loss_is_tolerant_to_timing_within_a_window():
+    import torch
+    from pyNN_surrogate.training.loop import window_spike_loss
+    spikes = torch.zeros(8, 1, 5)
+    spikes[1, 0, 2] = 1.0                                   # one spike in the first window
+    early = torch.full((8, 1, 5), -10.0)
+    early[0, 0, 4] = 10.0                                   # predicted one step early
+    late = torch.full((8, 1, 5), -10.0)
+    late[5, 0, 0] = 10.0                                    # predicted in the wrong window
+    assert window_spike_loss(early, spikes, 4) < 1e-3
+    assert window_spike_loss(late, spikes, 4) > 4.0
+    odd = window_spike_loss(early[:7], spikes[:7], 4)      # a partial last window counts
+    assert torch.isfinite(odd) and odd < 1e-3

@@ -51,6 +51,12 @@ class TrainConfig:
     ema : float
         Decay of an exponential moving average of the weights (0: off). When on, validation,
         model selection and the saved weights use the averaged network.
+    window_weight : float
+        Weight of a timing-tolerant spike loss (0: off): over windows of ``window_steps``
+        native steps, BCE between "the window holds a spike" and the window's highest logit,
+        so that a spike whose exact bin is uncertain is still predicted confidently.
+    window_steps : int
+        Native steps per window of that loss.
     """
 
     steps: int = 90000
@@ -71,6 +77,8 @@ class TrainConfig:
     hidden: int = 64
     skip_steps: int = 4
     ema: float = 0.0
+    window_weight: float = 0.0
+    window_steps: int = 4
 
 
 def fit_normalisation(drive, v):
@@ -168,6 +176,23 @@ def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
                 score=f1 + r - rate_weight * mae)
 
 
+def window_spike_loss(logits, spikes, window):
+    """Timing-tolerant spike loss: BCE between "a spike in the window" and the highest logit
+    of the window, over consecutive windows of ``window`` native steps.
+
+    ``logits``, ``spikes``: [n_steps, n_trials, substeps]; a trailing partial window counts.
+    """
+    t = logits.shape[0]
+    pad = (-t) % window
+    if pad:
+        logits = torch.cat([logits, logits.new_full((pad,) + logits.shape[1:], -1e4)])
+        spikes = torch.cat([spikes, spikes.new_zeros((pad,) + spikes.shape[1:])])
+    n = logits.shape[0] // window
+    top = logits.reshape(n, window, *logits.shape[1:]).amax(dim=(1, 3))
+    hit = spikes.reshape(n, window, *spikes.shape[1:]).amax(dim=(1, 3))
+    return torch.nn.functional.binary_cross_entropy_with_logits(top, hit)
+
+
 def with_conditions(x, conditions):
     """Append constant per-trial conditioning inputs to normalised drive.
 
@@ -261,6 +286,9 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
                 k0 = max(0, cfg.skip_steps - c0)
                 loss = (huber(pv[k0:], vb[c0 + k0:c1])
                         + cfg.spike_weight * bce(pl[k0:], sb[c0 + k0:c1]))
+                if cfg.window_weight > 0:
+                    loss = loss + cfg.window_weight * window_spike_loss(
+                        pl[k0:], sb[c0 + k0:c1], cfg.window_steps)
                 opt.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
