@@ -10,6 +10,7 @@ from .model import SurrogateNet, detect_spikes, flatten_bins
 SETTLE_CHUNK = 2000      # native steps per settling chunk
 SETTLE_MAX_CHUNKS = 50
 SETTLE_TOL = 1e-7        # max abs change of the state over one chunk that counts as settled
+SETTLE_ROWS = 512        # distinct parameter sets settled per call (bounds the memory)
 
 
 def normalise(drive, scales):
@@ -156,9 +157,10 @@ class SurrogateRuntime:
         inverse = np.asarray(inverse).reshape(-1)
         keys = [r.tobytes() for r in rows]
         missing = [i for i, k in enumerate(keys) if k not in self._rest_cache]
-        if missing:
-            (buf, h, c), v = self._settle(rows[missing])
-            for j, i in enumerate(missing):
+        for start in range(0, len(missing), SETTLE_ROWS):
+            part = missing[start:start + SETTLE_ROWS]
+            (buf, h, c), v = self._settle(rows[part])
+            for j, i in enumerate(part):
                 self._rest_cache[keys[i]] = (buf[:, j], h[:, j], c[:, j], float(v[j]))
         parts = [self._rest_cache[k] for k in keys]
         idx = torch.as_tensor(inverse, device=self.device)
