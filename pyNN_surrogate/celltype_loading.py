@@ -11,6 +11,7 @@ import numpy as np
 from pyNN import errors
 
 from .surrogates import errors as surrogate_errors
+from .surrogates.conditioning import condition_constraints, violated_constraints
 
 TRAIN_MISSING_ENV = "PYNN_SURROGATE_TRAIN_MISSING"
 
@@ -90,12 +91,9 @@ def off_domain_fixed_parameters(card, parameters):
                 off.append(name)
         elif name in reference and np.any((v < spec["min"]) | (v > spec["max"])):
             off.append(name)
-    constraints = card.get("conditioning", {}).get("constraints", [])
-    for c in constraints:
-        lower, upper = c["lower"], c["upper"]
-        if lower in values and upper in values and upper not in off and np.any(
-                values[upper] - values[lower] < float(c.get("min_gap", 0.0)) - 1e-9):
-            off.append(upper)
+    for constraint, _, _ in violated_constraints(condition_constraints(card), values):
+        if constraint["upper"] not in off:
+            off.append(constraint["upper"])
     if any(name in reference for name in off):
         off += [name for name in reference if name in values and name not in off
                 and np.any(values[name] != reference[name])]

@@ -205,16 +205,19 @@ class Population(CellGroupMixin, common.Population):
         from .engine import TimeStepError
 
         try:
-            conditions = {name: self._parameters[name].copy()
-                          for name in runtime.condition_names}
             return engine.add_cell_group(runtime, self.size, receptors,
                                          self._parameters["i_offset"].copy(),
-                                         conditions=conditions or None)
+                                         conditions=self._conditions())
         except TimeStepError as error:
             raise errors.InvalidParameterValueError(
                 f"the {self._package.name} surrogate has a native step of "
                 f"{runtime.native_dt:g} ms, which must be a whole multiple of the timestep "
                 f"({simulator.state.dt:g} ms); use e.g. setup(timestep=0.1) or 0.025") from error
+
+    def _conditions(self):
+        """Per-cell values of the surrogate's conditioned parameters (None if it has none)."""
+        names = self._runtime.condition_names
+        return {name: self._parameters[name].copy() for name in names} or None
 
     def _spike_source_parameters(self):
         if self.celltype.engine_kind == "array":
@@ -246,8 +249,7 @@ class Population(CellGroupMixin, common.Population):
         default = self.celltype.default_initial_values.get("v")
         if np.all(values == default):
             return  # PyNN's own default, not a request from the user
-        conditions = {name: self._parameters[name] for name in self._runtime.condition_names}
-        v_rest = self._runtime.resting_v(self.size, conditions or None)
+        v_rest = self._runtime.resting_v(self.size, self._conditions())
         if np.any(np.abs(values - v_rest) > V_INIT_TOLERANCE):
             warnings.warn(
                 f"{self.label}: pyNN_surrogate starts every {type(self.celltype).__name__} cell "

@@ -71,8 +71,8 @@ def normalise_conditions(entries, values, n_cells):
     return out
 
 
-def constraint_violation(constraints, values):
-    """The first violated constraint, as a message, or ``None``.
+def violated_constraints(constraints, values):
+    """The constraints that some cell breaks, each with that cell's values.
 
     Parameters
     ----------
@@ -81,7 +81,14 @@ def constraint_violation(constraints, values):
     values : dict
         Parameter name -> scalar or 1-D array (PyNN units); constraints naming a parameter
         that is absent are skipped.
+
+    Returns
+    -------
+    list of (dict, float, float)
+        ``(constraint, lower value, upper value)`` of the first offending cell, per broken
+        constraint, in the order given.
     """
+    out = []
     for c in constraints:
         lower, upper, gap = c["lower"], c["upper"], float(c.get("min_gap", 0.0))
         if lower not in values or upper not in values:
@@ -92,6 +99,16 @@ def constraint_violation(constraints, values):
         bad = (b - a) < gap - 1e-9
         if bad.any():
             i = int(np.argmax(bad))
-            return (f"{upper} ({b[i]:g}) must exceed {lower} ({a[i]:g}) by at least {gap:g} "
-                    f"in the trained domain")
-    return None
+            out.append((c, float(a[i]), float(b[i])))
+    return out
+
+
+def constraint_violation(constraints, values):
+    """The first violated constraint (see :func:`violated_constraints`) as a message, or
+    ``None``."""
+    broken = violated_constraints(constraints, values)
+    if not broken:
+        return None
+    c, a, b = broken[0]
+    return (f"{c['upper']} ({b:g}) must exceed {c['lower']} ({a:g}) by at least "
+            f"{float(c.get('min_gap', 0.0)):g} in the trained domain")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .conditioning import condition_constraints, constraint_violation
+from .conditioning import condition_constraints, constraint_violation, violated_constraints
 from .errors import CellTypeFileError, OutOfDomainError, UnknownCellTypeError
 from .runtime import SurrogateRuntime, build_net
 
@@ -215,11 +215,12 @@ class CellTypePackage:
                 cmd = (train_command(self.name, {name: value}) if spec["kind"] == "fixed"
                        else self.train_command)
                 raise OutOfDomainError(name, value, _describe(spec), cmd)
-        message = constraint_violation(condition_constraints(self.card), params)
-        if message is not None:
-            upper = message.split(" ", 1)[0]
-            value = float(np.atleast_1d(params[upper])[0])
-            raise OutOfDomainError(upper, value, message, self.train_command)
+        constraints = condition_constraints(self.card)
+        broken = violated_constraints(constraints, params)
+        if broken:
+            constraint, _, upper_value = broken[0]
+            raise OutOfDomainError(constraint["upper"], upper_value,
+                                   constraint_violation(constraints, params), self.train_command)
 
 
 def _describe(spec):
