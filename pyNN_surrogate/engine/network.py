@@ -534,9 +534,13 @@ class Engine:
         arrivals = g.ring.read_window(step0, K)
         with_recorded = any((gid, var) in self._signals
                             for var in g.signal_names() - set(g.recordables))
-        syn_drive, syn_rec = g.bank.integrate(arrivals, with_recorded)
         m = g.drive_steps
-        drive = syn_drive.view(K // m, m, g.n, -1).mean(1) @ g.mix      # [K/m, n, C]
+        if g.bank.all_exp and not with_recorded:
+            syn_rec = None
+            drive = g.bank.integrate_binned(arrivals, m) @ g.mix        # [K/m, n, C]
+        else:
+            syn_drive, syn_rec = g.bank.integrate(arrivals, with_recorded)
+            drive = syn_drive.view(K // m, m, g.n, -1).mean(1) @ g.mix
         if g.i_col is not None:
             inj = g.i_offset.expand(K // m, g.n).clone()
             for c, idx in g.currents:

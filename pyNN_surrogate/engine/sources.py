@@ -196,12 +196,15 @@ class SpikeSourceGroup:
         self.needs_init = True
         self._pending_redraw = None
 
-    def _interval(self, gen, first):
+    def _interval(self, gen, first, draws=None):
+        """Inter-spike intervals (ms): [n], or [draws, n] independent ones per cell."""
         p, n = self._p, self.n
+        shape = (n,) if draws is None else (draws, n)
         if self.kind == "gamma":
-            g = torch._standard_gamma(p["alpha"], generator=gen)
+            g = torch._standard_gamma(p["alpha"].expand(shape).contiguous(), generator=gen)
             return g * 1000.0 / p["beta"]
-        e = torch.empty(n, dtype=torch.float64, device=self.device).exponential_(generator=gen)
+        e = torch.empty(shape, dtype=torch.float64, device=self.device).exponential_(
+            generator=gen)
         if self.kind == "poisson":
             return e * (1000.0 / p["rate"])
         mean = 1000.0 / p["rate"] - p["tau_refrac"]
@@ -237,16 +240,17 @@ class SpikeSourceGroup:
         elif self._pending_redraw is not None:
             self._draw_first(gen, self._pending_redraw)
             self._pending_redraw = None
-        rows = torch.arange(self.n, device=self.device) * K
-        times = []
+        # Candidate spike times: the pending one and the next `draws` after it, [draws+1, n].
         nt = self.next_t
-        for _ in range(self.draws):
-            slot = torch.clamp(torch.ceil(nt / self.dt - 0.5 - 1e-9), min=0)
-            fire = (slot < step0 + K) & (nt <= self._end if self.kind != "poisson"
-                                          else nt < self._end)
-            k = torch.clamp(slot - step0, 0, K - 1).to(torch.int64)
-            S.index_add_(0, rows + k, fire.to(torch.float32))
-            times.append(torch.where(fire, nt, torch.full_like(nt, float("nan"))))
-            nt = torch.where(fire, nt + self._interval(gen, first=False), nt)
-        self.next_t = nt
-        return S.view(self.n, K), ("dense", torch.stack(times, 0))
+        steps = torch.cumsum(self._interval(gen, first=False, draws=self.draws), 0)
+        cand = torch.cat([nt[None], nt[None] + steps], 0)
+        times = cand[:-1]
+        slot = torch.clamp(torch.ceil(times / self.dt - 0.5 - 1e-9), min=0)
+        inside = times <= self._end if self.kind != "poisson" else times < self._end
+        fire = (slot < step0 + K) & inside          # a prefix of the draws, per cell
+        k = torch.clamp(slot - step0, 0, K - 1).to(torch.int64)
+        rows = torch.arange(self.n, device=self.device) * K
+        S.index_add_(0, (rows + k).reshape(-1), fire.to(torch.float32).reshape(-1))
+        self.next_t = cand.gather(0, fire.sum(0, keepdim=True)).squeeze(0)
+        times = torch.where(fire, times, torch.full_like(times, float("nan")))
+        return S.view(self.n, K), ("dense", times)

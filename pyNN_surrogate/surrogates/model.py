@@ -58,6 +58,18 @@ class SurrogateNet(nn.Module):
                 torch.zeros(1, n_cells, self.hidden, **kw),
                 torch.zeros(n_cells, dtype=torch.bool, device=device))
 
+    def _causal_conv(self, xx):
+        """The causal convolution as one matrix product over time-major frames.
+
+        ``xx`` [k-1+T, N, C] -> [T, N, F]; identical to ``self.conv`` on ``[N, C, k-1+T]``
+        but without the two layout copies, which dominate for short windows of many cells.
+        """
+        k, T = self.kernel, xx.shape[0] - self.kernel + 1
+        frames = torch.cat([xx[j:j + T] for j in range(k)], dim=-1)       # [T, N, k*C]
+        weight = self.conv.weight.permute(2, 1, 0).reshape(k * xx.shape[-1], -1)
+        out = torch.addmm(self.conv.bias, frames.reshape(-1, frames.shape[-1]), weight)
+        return out.view(T, xx.shape[1], -1)
+
     def forward(self, x, state):
         """Run a sequence of native steps.
 
@@ -79,8 +91,7 @@ class SurrogateNet(nn.Module):
         """
         buf, h, c, last = state
         xx = torch.cat([buf, x], dim=0)                       # [k-1+T, N, C]
-        z = self.conv(xx.permute(1, 2, 0))                    # [N, F, T]
-        z = torch.tanh(z).permute(2, 0, 1)                    # [T, N, F]
+        z = torch.tanh_(self._causal_conv(xx))                # [T, N, F]
         y, (h, c) = self.lstm(z, (h, c))
         o = self.readout(y)                                   # [T, N, 2S]
         s = self.substeps
