@@ -1,0 +1,280 @@
+"""Ground truth for the detailed HNN cells: hnn-core's L5 and L2/3 pyramidal cells in NEURON.
+
+Model spec, builder and runner are kept apart, as in hnn-core:
+
+* **spec**: a :class:`CellLayout` names the hnn-core cell, its contact-site groups (which
+  sections, how many sites, which receptors) and its readouts. The surrogate's drive channels
+  are ``"<group>.<receptor>"``: the summed conductance (uS) of that receptor over the group's
+  sites. Sites of one group are interchangeable for the surrogate; the ground truth spreads a
+  channel's input events over the group's sites at random, so the surrogate learns the
+  group's average effect.
+* **builder** (:func:`build_cells`): one hnn-core cell per trial with an ``Exp2Syn`` per
+  (site, receptor), HNN's own synapse kinetics (``cell.synapses``), fed by ``VecStim``s.
+* **runner** (:func:`simulate`, in this process; :func:`simulate_in_subprocess`, in a fresh
+  spawned one): hnn-core's NEURON mechanisms must never share a process with pyNN.neuron's
+  (both define ``VecStim``; docs/detailed_cells.md), so callers that also use pyNN.neuron run
+  it in a subprocess.
+
+Recorded per trial (sampled every ``dt`` from the trial start, the settling period removed):
+soma ``v`` (mV) and spike times (upward crossings of ``spike_threshold`` mV at the soma,
+HNN's default 0 mV), ``v`` at the middle of each named dendritic section (mV), ``cai`` (mM)
+where the cell has calcium dynamics (L5 only), the current dipole (nAm; hnn-core's raw fAm
+x 1e-6, before hnn-core's optional smoothing and scaling), and the conductance of every drive
+channel (uS, NEURON's recorded ``g`` of the ``Exp2Syn``s summed per channel).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RECEPTORS = ("ampa", "nmda", "gabaa", "gabab")
+INHIBITORY = ("gabaa", "gabab")
+
+
+@dataclass(frozen=True)
+class SiteGroup:
+    """A group of synaptic contact sites spread evenly over some sections.
+
+    Parameters
+    ----------
+    name : str
+        Group name, the prefix of its receptor types (e.g. ``"apical_tuft"``).
+    sections : tuple of str
+        hnn-core section names, in order; the sites are spread over their joint length.
+    n_sites : int
+    receptors : tuple of str
+        hnn-core synapse types present at every site of the group.
+    """
+
+    name: str
+    sections: tuple
+    n_sites: int
+    receptors: tuple = RECEPTORS
+
+    def __post_init__(self):
+        if self.n_sites < 1:
+            raise ValueError(f"site group {self.name!r}: n_sites must be >= 1")
+        unknown = set(self.receptors) - set(RECEPTORS)
+        if unknown:
+            raise ValueError(f"site group {self.name!r}: unknown receptor(s) {sorted(unknown)}; "
+                             f"HNN's are {RECEPTORS}")
+
+
+@dataclass(frozen=True)
+class CellLayout:
+    """Contact sites and readouts of one detailed cell type.
+
+    Parameters
+    ----------
+    cell_name : str
+        ``hnn_core.cells_default.pyramidal`` cell name (``"L5_pyramidal"``,
+        ``"L2_pyramidal"``).
+    groups : tuple of SiteGroup
+    dendritic_readouts : tuple of str
+        Sections whose middle ``v`` is recorded (recordable ``v.<section>``).
+    calcium_readouts : tuple of str
+        Sections whose middle ``cai`` is recorded (recordable ``ca.<section>``).
+    spike_threshold : float
+        Somatic spike threshold (mV).
+    celsius : float
+        Temperature (degC) the channel kinetics are scaled to; HNN's default.
+    """
+
+    cell_name: str
+    groups: tuple
+    dendritic_readouts: tuple = ()
+    calcium_readouts: tuple = ()
+    spike_threshold: float = 0.0
+    celsius: float = 37.0
+
+    @property
+    def channels(self):
+        """Drive channel names, ``"<group>.<receptor>"``, in a fixed order."""
+        return tuple(f"{g.name}.{r}" for g in self.groups for r in g.receptors)
+
+    def sites(self, section_lengths):
+        """Contact sites as ``(group name, section, x)``, ``x`` the position along the section.
+
+        The ``n_sites`` sites of a group sit at the centres of ``n_sites`` equal parts of the
+        joint length of its sections (``section_lengths``: name -> length in um).
+        """
+        out = []
+        for g in self.groups:
+            lengths = np.array([float(section_lengths[s]) for s in g.sections])
+            ends = np.cumsum(lengths)
+            for pos in (np.arange(g.n_sites) + 0.5) / g.n_sites * ends[-1]:
+                i = int(np.searchsorted(ends, pos))
+                start = ends[i] - lengths[i]
+                out.append((g.name, g.sections[i], float((pos - start) / lengths[i])))
+        return out
+
+
+L5_LAYOUT = CellLayout(
+    cell_name="L5_pyramidal",
+    groups=(
+        SiteGroup("soma", ("soma",), 1, INHIBITORY),
+        SiteGroup("basal", ("basal_1", "basal_2", "basal_3"), 12),
+        SiteGroup("apical_oblique", ("apical_oblique",), 6),
+        SiteGroup("apical_trunk", ("apical_trunk", "apical_1"), 8),
+        SiteGroup("apical_tuft", ("apical_2", "apical_tuft"), 10),
+    ),
+    dendritic_readouts=("basal_2", "apical_1", "apical_tuft"),
+    calcium_readouts=("soma", "apical_1", "apical_tuft"),
+)
+
+L23_LAYOUT = CellLayout(
+    cell_name="L2_pyramidal",
+    groups=(
+        SiteGroup("soma", ("soma",), 1, INHIBITORY),
+        SiteGroup("basal", ("basal_1", "basal_2", "basal_3"), 10),
+        SiteGroup("apical_oblique", ("apical_oblique",), 6),
+        SiteGroup("apical_trunk", ("apical_trunk", "apical_1"), 6),
+        SiteGroup("apical_tuft", ("apical_tuft",), 6),
+    ),
+    dendritic_readouts=("basal_2", "apical_1", "apical_tuft"),
+)
+
+
+def check_trial(layout, trial):
+    """Validate one trial: ``duration`` (ms), ``inputs`` {channel: (times ms, weight uS)} and
+    optional somatic current ``current``: (times ms, amplitudes nA), a step function."""
+    unknown = set(trial["inputs"]) - set(layout.channels)
+    if unknown:
+        raise ValueError(f"unknown drive channel(s) {sorted(unknown)}; "
+                         f"{layout.cell_name} has {layout.channels}")
+    for ch, (times, weight) in trial["inputs"].items():
+        t = np.asarray(times, float)
+        if weight < 0 or np.any(t < 0) or np.any(t >= trial["duration"]) or np.any(np.diff(t) < 0):
+            raise ValueError(f"channel {ch}: weights must be >= 0 and spike times sorted "
+                             f"within [0, duration)")
+
+
+def build_cells(layout, trials, rng):
+    """Build one hnn-core cell per trial, with its synapses and input sources.
+
+    Returns a list of dicts (cell, synapses per channel, and the NEURON objects that must
+    stay alive while it runs). Needs hnn-core's mechanisms loaded.
+    """
+    from hnn_core.cells_default import pyramidal
+    from neuron import h
+
+    built = []
+    for trial in trials:
+        check_trial(layout, trial)
+        cell = pyramidal(layout.cell_name)
+        cell.build(sec_name_apical="apical_trunk")          # inserts the dipole mechanism
+        secs = cell._nrn_sections
+        sites = layout.sites({name: secs[name].L for name in secs})
+        syns = {ch: [] for ch in layout.channels}
+        for group_name, sec, x in sites:
+            group = next(g for g in layout.groups if g.name == group_name)
+            for rec in group.receptors:
+                syns[f"{group_name}.{rec}"].append(
+                    cell.syn_create(secs[sec](x), **cell.synapses[rec]))
+        keep = []
+        for ch, (times, weight) in trial["inputs"].items():
+            times = np.asarray(times, float)
+            site_of = rng.integers(len(syns[ch]), size=len(times))
+            for k, syn in enumerate(syns[ch]):
+                vec = h.Vector(times[site_of == k] + trial["settle"])
+                stim = h.VecStim()
+                stim.play(vec)
+                con = h.NetCon(stim, syn)
+                con.weight[0], con.delay = float(weight), 0.0
+                keep += [vec, stim, con]
+        if trial.get("current") is not None:
+            times, amps = (np.asarray(a, float) for a in trial["current"])
+            clamp = h.IClamp(secs["soma"](0.5))
+            clamp.dur = 1e9
+            t_vec, a_vec = h.Vector(np.r_[0.0, times + trial["settle"]]), h.Vector(np.r_[0.0, amps])
+            a_vec.play(clamp._ref_amp, t_vec, 0)               # step function, no interpolation
+            keep += [clamp, t_vec, a_vec]
+        built.append(dict(cell=cell, syns=syns, keep=keep))
+    return built
+
+
+def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
+    """Simulate trials (one cell each) in one NEURON run, in this process.
+
+    Parameters
+    ----------
+    layout : CellLayout
+    trials : list of dict
+        See :func:`check_trial`; all of one ``duration``.
+    dt, settle : float
+        Fixed time step and input-free settling time (ms, discarded).
+    seed : int
+        Seeds the spread of input events over a group's sites.
+
+    Returns
+    -------
+    dict of arrays [n_trials, n_samples] (``v``, ``v.<section>``, ``ca.<section>``,
+    ``dipole``, and one per drive channel), plus ``spikes`` (list of spike-time arrays, ms).
+    """
+    from hnn_core.network_builder import load_custom_mechanisms
+    from neuron import h
+
+    durations = {float(t["duration"]) for t in trials}
+    if len(durations) != 1:
+        raise ValueError("all trials of one run must have the same duration")
+    duration = durations.pop()
+    load_custom_mechanisms()
+    h.load_file("stdrun.hoc")
+    trials = [dict(t, settle=settle) for t in trials]
+    built = build_cells(layout, trials, np.random.default_rng(seed))
+    records, spike_vecs = [], []
+    for b in built:
+        secs = b["cell"]._nrn_sections
+        rec = {"v": secs["soma"](0.5)._ref_v, "dipole": b["cell"].dpl_ref}
+        rec.update({f"v.{s}": secs[s](0.5)._ref_v for s in layout.dendritic_readouts})
+        rec.update({f"ca.{s}": secs[s](0.5)._ref_cai for s in layout.calcium_readouts})
+        vecs = {k: h.Vector().record(ref, dt) for k, ref in rec.items()}
+        vecs.update({f"g:{ch}:{i}": h.Vector().record(syn._ref_g, dt)
+                     for ch, syns in b["syns"].items() for i, syn in enumerate(syns)})
+        records.append(vecs)
+        con = h.NetCon(secs["soma"](0.5)._ref_v, None, sec=secs["soma"])
+        con.threshold = layout.spike_threshold
+        spike_vecs.append((h.Vector(), con))
+        con.record(spike_vecs[-1][0])
+    h.dt, h.steps_per_ms, h.celsius = dt, 1.0 / dt, layout.celsius
+    h.finitialize()                     # keeps hnn-core's per-section initial v (v0)
+    h.continuerun(settle + duration + 0.5 * dt)
+    i0 = int(round(settle / dt))
+    n_samples = int(round(duration / dt)) + 1
+    out = {}
+    for vecs in records:
+        row = {k: np.array(v)[i0:i0 + n_samples] for k, v in vecs.items()}
+        row["dipole"] = row["dipole"] * 1e-6                          # fAm -> nAm
+        for ch in layout.channels:
+            parts = [row.pop(k) for k in list(row) if k.startswith(f"g:{ch}:")]
+            row[ch] = np.sum(parts, axis=0)
+        for k, v in row.items():
+            out.setdefault(k, []).append(v)
+    out = {k: np.stack(v) for k, v in out.items()}
+    out["spikes"] = [np.array(vec)[np.array(vec) >= settle] - settle for vec, _ in spike_vecs]
+    return out
+
+
+def simulate_in_subprocess(layout, trials, dt=0.025, settle=200.0, seed=0):
+    """:func:`simulate` in a fresh spawned process (safe next to pyNN.neuron)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(simulate, layout, trials, dt, settle, seed).result()
+
+
+def exp2_conductance(times, weight, tau1, tau2, t):
+    """Conductance of NEURON's ``Exp2Syn`` (peak-normalised difference of exponentials) at
+    times ``t`` for input events whose kernels start at ``times``.
+
+    In :func:`simulate` (hnn-core's ``VecStim``, delay 0, fixed step) the kernel of an event at
+    a grid time ``t_e`` starts one step later, at ``t_e + dt`` (measured; the kernel is 0 at
+    its start, so which side of ``t`` counts does not matter)."""
+    tp = tau1 * tau2 / (tau2 - tau1) * np.log(tau2 / tau1)
+    factor = 1.0 / (np.exp(-tp / tau2) - np.exp(-tp / tau1))
+    s = t[:, None] - np.asarray(times, float)[None, :]
+    on = s > 1e-9
+    kern = np.where(on, np.exp(-np.where(on, s, 0) / tau2) - np.exp(-np.where(on, s, 0) / tau1), 0)
+    return weight * factor * kern.sum(1)

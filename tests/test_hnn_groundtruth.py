@@ -1,0 +1,69 @@
+"""Ground truth of the detailed HNN cells (hnn-core in NEURON, run in a spawned process so that
+its mechanisms never meet pyNN.neuron's in the test process)."""
+
+import numpy as np
+import pytest
+
+from pyNN_surrogate.training.hnn_groundtruth import (
+    L5_LAYOUT, L23_LAYOUT, CellLayout, SiteGroup, check_trial, exp2_conductance,
+    simulate_in_subprocess)
+
+DT = 0.025
+
+
+def test_sites_are_spread_evenly_over_each_groups_sections():
+    """Each group gets its n_sites sites, at the centres of equal parts of its sections' joint
+    length, in section order, with every position inside its section."""
+    layout = CellLayout("L5_pyramidal", (SiteGroup("basal", ("a", "b"), 4),
+                                         SiteGroup("soma", ("s",), 1, ("gabaa",))))
+    sites = layout.sites({"a": 100.0, "b": 300.0, "s": 20.0})
+    assert sites == [("basal", "a", 0.5), ("basal", "b", 1 / 6), ("basal", "b", 0.5),
+                     ("basal", "b", 5 / 6), ("soma", "s", 0.5)]
+    assert layout.channels == ("basal.ampa", "basal.nmda", "basal.gabaa", "basal.gabab",
+                               "soma.gabaa")
+    assert len(L5_LAYOUT.channels) == 18 and len(L23_LAYOUT.channels) == 18
+
+
+def test_layout_and_trial_validation_errors():
+    with pytest.raises(ValueError, match="unknown receptor.*'glu'"):
+        SiteGroup("basal", ("basal_1",), 3, ("ampa", "glu"))
+    with pytest.raises(ValueError, match="n_sites must be >= 1"):
+        SiteGroup("basal", ("basal_1",), 0)
+    with pytest.raises(ValueError, match=r"unknown drive channel.*soma\.ampa"):
+        check_trial(L5_LAYOUT, dict(duration=100.0, inputs={"soma.ampa": ([1.0], 0.001)}))
+    with pytest.raises(ValueError, match="sorted within"):
+        check_trial(L5_LAYOUT, dict(duration=100.0, inputs={"basal.ampa": ([5.0, 1.0], 0.001)}))
+
+
+def test_l5_ground_truth_rest_synaptic_drive_and_current_step():
+    """hnn-core's L5 pyramidal cell, three trials in one run: no input (stays at rest, no
+    spikes), tuft AMPA input (the recorded channel conductance is exactly HNN's Exp2Syn
+    kernel summed over the group's sites), and a 1 nA somatic step (repeated spikes; the
+    dipole, dendritic v and calcium respond)."""
+    rng = np.random.default_rng(0)
+    duration = 150.0
+    times = np.round(np.sort(rng.uniform(0, duration, 40)) / DT) * DT
+    trials = [dict(duration=duration, inputs={}),
+              dict(duration=duration, inputs={"apical_tuft.ampa": (times, 0.002)}),
+              dict(duration=duration, inputs={},
+                   current=(np.array([20.0, 120.0]), np.array([1.0, 0.0])))]
+    out = simulate_in_subprocess(L5_LAYOUT, trials, dt=DT, settle=300.0)
+    n = int(round(duration / DT)) + 1
+    for key in ("v", "dipole", "v.apical_tuft", "ca.soma", *L5_LAYOUT.channels):
+        assert out[key].shape == (3, n), key
+
+    rest = out["v"][0]
+    assert np.ptp(rest) < 0.1 and -80.0 < rest.mean() < -65.0
+    assert len(out["spikes"][0]) == 0
+
+    t = np.arange(n) * DT
+    expected = exp2_conductance(times + DT, 0.002, 0.5, 5.0, t)      # HNN's AMPA kinetics
+    np.testing.assert_allclose(out["apical_tuft.ampa"][1], expected, rtol=0,
+                               atol=1e-5 * expected.max())
+    assert np.all(out["basal.ampa"][1] == 0.0)
+
+    step = out["spikes"][2]
+    assert len(step) >= 2 and np.all((step > 20.0) & (step < 125.0))
+    assert np.ptp(out["dipole"][2]) > 10 * np.ptp(out["dipole"][0])
+    assert out["v.apical_tuft"][2].max() > rest.max() + 5.0
+    assert out["ca.soma"][2].max() > 2 * out["ca.soma"][0].max() > 0
