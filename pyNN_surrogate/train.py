@@ -73,6 +73,9 @@ def build_parser():
                    help="weight of the timing-tolerant (windowed) spike loss (default 0: off)")
     p.add_argument("--window-steps", type=int, default=None,
                    help="native steps per window of that loss (default 4)")
+    p.add_argument("--feedback", action="store_true", default=None,
+                   help="the network also sees its own spikes of the previous native step "
+                        "(teacher-forced in training, closed-loop in use)")
     p.add_argument("--huber-delta", type=float, default=None,
                    help="Huber threshold of the v loss (normalised units; large = MSE)")
     p.add_argument("--spike-weight", type=float, default=None, help="spike loss weight")
@@ -147,7 +150,7 @@ def main(argv=None):
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
                                               "huber_delta", "spike_weight", "ema",
-                                              "window_weight", "window_steps")
+                                              "window_weight", "window_steps", "feedback")
              if getattr(args, k) is not None}
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, seed=args.seed,
                       batch=min(args.batch, len(train_idx)), eval_every=args.eval_every,

@@ -230,3 +230,26 @@ def test_hh_current_onset_shows_next_step(hh):
     v = out["v"][:, 0].reshape(40, hh.substeps)
     assert (v[19] - rt.v_rest).abs().max() < 0.05
     assert v[20, -1] - rt.v_rest > 0.3
+
+
+def test_feedback_network_sees_its_own_spikes_of_the_previous_step():
+    """Closed-loop stepping of a feedback network equals one teacher-forced sequence pass fed
+    with the spikes it produced (shifted by one native step), and splitting the run in two
+    (carrying state and fed-back spikes) changes nothing."""
+    from pyNN_surrogate.training.loop import shifted_spikes
+    torch.manual_seed(0)
+    net = SurrogateNet(3, 5, feedback=True).double().eval()
+    x = torch.randn(40, 4, 3, dtype=torch.float64)
+    start = net.zero_state(4, dtype=torch.float64)
+    fed0 = torch.zeros(4, 5, dtype=torch.float64)
+    with torch.no_grad():
+        v, logits, spikes, _, _ = net.run_closed_loop(x, start, fed0, threshold=0.0)
+        assert 0 < int(spikes.sum()) < spikes.numel()
+        fed = shifted_spikes(spikes.transpose(0, 1).double()).transpose(0, 1)
+        v_tf, logits_tf, _ = net(torch.cat([x, fed], dim=-1), start)
+        first = net.run_closed_loop(x[:17], start, fed0, threshold=0.0)
+        second = net.run_closed_loop(x[17:], first[3], first[4], threshold=0.0)
+    torch.testing.assert_close(v_tf, v)
+    torch.testing.assert_close(logits_tf, logits)
+    torch.testing.assert_close(torch.cat([first[0], second[0]]), v)
+    assert torch.equal(torch.cat([first[2], second[2]]), spikes)

@@ -116,4 +116,4 @@ class SurrogateBatch:
         z = self.runtime.normalise_conditions(conditions, stop - start)
         cond = self.state[4].clone()
         cond[0, start:stop] = torch.as_tensor(z, dtype=cond.dtype, device=cond.device)
-        self.state = self.state[:4] + (cond,)
+        self.state = self.state[:4] + (cond,) + self.state[5:]

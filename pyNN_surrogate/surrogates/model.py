@@ -32,28 +32,38 @@ class SurrogateNet(nn.Module):
         Kernel length of the causal convolution, in native steps.
     hidden : int
         LSTM hidden units.
+    feedback : bool
+        The network also sees its own spikes: input frame ``t`` ends with the ``substeps``
+        spike bins of native step ``t - 1`` (see :meth:`run_closed_loop`). Trained with the
+        true spikes in their place (teacher forcing).
     """
 
-    def __init__(self, n_inputs, substeps, conv_channels=32, kernel=3, hidden=64):
+    def __init__(self, n_inputs, substeps, conv_channels=32, kernel=3, hidden=64,
+                 feedback=False):
         super().__init__()
         self.n_inputs = n_inputs
         self.substeps = substeps
         self.kernel = kernel
         self.hidden = hidden
-        self.conv = nn.Conv1d(n_inputs, conv_channels, kernel)
+        self.feedback = bool(feedback)
+        self.n_frame = n_inputs + (substeps if self.feedback else 0)
+        self.conv = nn.Conv1d(self.n_frame, conv_channels, kernel)
         self.lstm = nn.LSTM(conv_channels, hidden)
         self.readout = nn.Linear(hidden, 2 * substeps)
 
     def config(self):
         """Constructor arguments, for the cell-type card."""
-        return dict(n_inputs=self.n_inputs, substeps=self.substeps,
-                    conv_channels=self.conv.out_channels, kernel=self.kernel,
-                    hidden=self.hidden)
+        cfg = dict(n_inputs=self.n_inputs, substeps=self.substeps,
+                   conv_channels=self.conv.out_channels, kernel=self.kernel,
+                   hidden=self.hidden)
+        if self.feedback:
+            cfg["feedback"] = True
+        return cfg
 
     def zero_state(self, n_cells, device=None, dtype=torch.float32):
         """All-zero state for ``n_cells`` cells (not the resting state)."""
         kw = dict(device=device, dtype=dtype)
-        return (torch.zeros(self.kernel - 1, n_cells, self.n_inputs, **kw),
+        return (torch.zeros(self.kernel - 1, n_cells, self.n_frame, **kw),
                 torch.zeros(1, n_cells, self.hidden, **kw),
                 torch.zeros(1, n_cells, self.hidden, **kw),
                 torch.zeros(n_cells, dtype=torch.bool, device=device))
@@ -97,6 +107,39 @@ class SurrogateNet(nn.Module):
         s = self.substeps
         new_buf = xx[xx.shape[0] - (self.kernel - 1):]
         return o[..., :s], o[..., s:], (new_buf, h, c, last)
+
+
+    def run_closed_loop(self, x, state, fed, threshold):
+        """Step a feedback network, feeding every step's detected spikes into the next.
+
+        Parameters
+        ----------
+        x : Tensor [n_steps, n_cells, n_inputs]
+            Normalised drive (and conditions), without the feedback bins.
+        state : tuple
+            As for :meth:`forward`; its spike flag is used and updated here.
+        fed : Tensor [n_cells, substeps]
+            Spike bins of the step before ``x[0]``.
+        threshold : float
+
+        Returns
+        -------
+        v, logits : Tensor [n_steps, n_cells, substeps]
+        spikes : Tensor [n_steps, n_cells, substeps] (bool)
+        state : tuple
+        fed : Tensor [n_cells, substeps]
+        """
+        buf, h, c, above = state
+        vs, ls, ss = [], [], []
+        for t in range(x.shape[0]):
+            frame = torch.cat([x[t], fed.to(x.dtype)], dim=-1).unsqueeze(0)
+            v, lg, (buf, h, c, _) = self.forward(frame, (buf, h, c, above))
+            spikes, above = detect_spikes(lg, above, threshold)
+            fed = spikes[0].to(x.dtype)
+            vs.append(v)
+            ls.append(lg)
+            ss.append(spikes)
+        return (torch.cat(vs), torch.cat(ls), torch.cat(ss), (buf, h, c, above), fed)
 
 
 def detect_spikes(logits, above, threshold):

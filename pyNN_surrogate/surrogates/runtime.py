@@ -81,9 +81,10 @@ class SurrogateRuntime:
 
     Notes
     -----
-    The state is the tuple ``(buf, h, c, above, conditions)`` (see :mod:`.model`), where
+    The state is the tuple ``(buf, h, c, above, conditions, fed)`` (see :mod:`.model`), where
     ``conditions`` [1, n_cells, n_conditions] holds the normalised parameters of every cell
-    (dim 1 indexes cells, as in the other state tensors).
+    (dim 1 indexes cells, as in the other state tensors) and ``fed`` [1, n_cells, substeps]
+    the last native step's spike bins of a feedback network ([1, n_cells, 0] otherwise).
     """
 
     def __init__(self, net, card, device="cpu", dtype=torch.float32):
@@ -140,6 +141,8 @@ class SurrogateRuntime:
                             device=self.device, dtype=self.dtype)
         cond = torch.as_tensor(z, device=self.device, dtype=self.dtype)
         x = torch.cat([zeros, cond.expand(SETTLE_CHUNK, m, -1)], dim=-1)
+        if self.net.feedback:                       # at rest no spikes are fed back
+            x = torch.cat([x, zeros.new_zeros(SETTLE_CHUNK, m, self.substeps)], dim=-1)
         v = None
         for _ in range(SETTLE_MAX_CHUNKS):
             before = torch.cat([s.flatten() for s in state[1:3]])
@@ -180,9 +183,11 @@ class SurrogateRuntime:
         """
         z = self.normalise_conditions(conditions, n_cells)
         (buf, h, c), _ = self._rest_of(z)
+        fed = torch.zeros(1, n_cells, self.substeps if self.net.feedback else 0,
+                          device=self.device, dtype=self.dtype)
         return (buf.contiguous(), h.contiguous(), c.contiguous(),
                 torch.zeros(n_cells, dtype=torch.bool, device=self.device),
-                torch.as_tensor(z, device=self.device, dtype=self.dtype).unsqueeze(0))
+                torch.as_tensor(z, device=self.device, dtype=self.dtype).unsqueeze(0), fed)
 
     def resting_v(self, n_cells, conditions=None):
         """Resting v (mV) of every cell, as a float64 numpy array [n_cells]."""
@@ -212,10 +217,17 @@ class SurrogateRuntime:
         cond = state[4]
         if cond.shape[-1]:
             x = torch.cat([x, cond.expand(x.shape[0], -1, -1)], dim=-1)
-        v, logits, net_state = self.net(x, state[:4])
-        spikes, last = detect_spikes(logits, net_state[3], self.threshold)
+        if self.net.feedback:
+            v, _, spikes, net_state, fed = self.net.run_closed_loop(x, state[:4], state[5][0],
+                                                                    self.threshold)
+            last, fed = net_state[3], fed.unsqueeze(0)
+        else:
+            v, logits, net_state = self.net(x, state[:4])
+            spikes, last = detect_spikes(logits, net_state[3], self.threshold)
+            fed = state[5]
         v = self._v_offset + self._v_scale * v
-        return {"v": flatten_bins(v)}, flatten_bins(spikes), net_state[:3] + (last, cond)
+        return ({"v": flatten_bins(v)}, flatten_bins(spikes),
+                net_state[:3] + (last, cond, fed))
 
 
 def build_net(card):

@@ -11,6 +11,7 @@ from ..surrogates.model import SurrogateNet, detect_spikes
 from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
 
 THRESHOLD_GRID = np.linspace(-4.0, 6.0, 51)
+FEEDBACK_THRESHOLD_GRID = (-1.0, 0.0, 1.0)   # each one a closed-loop run
 
 
 @dataclass
@@ -57,6 +58,9 @@ class TrainConfig:
         so that a spike whose exact bin is uncertain is still predicted confidently.
     window_steps : int
         Native steps per window of that loss.
+    feedback : bool
+        Train a network that sees its own spikes of the previous native step (teacher forcing:
+        the true spikes during training; its own, closed-loop, in validation and use).
     """
 
     steps: int = 90000
@@ -79,6 +83,7 @@ class TrainConfig:
     ema: float = 0.0
     window_weight: float = 0.0
     window_steps: int = 4
+    feedback: bool = False
 
 
 def fit_normalisation(drive, v):
@@ -142,6 +147,31 @@ def predict(net, x, batch=64, state_fn=None):
     return torch.cat(vs), torch.cat(ls)
 
 
+@torch.no_grad()
+def predict_closed_loop(net, x, threshold, batch=256):
+    """Free-running prediction of a feedback network (its own spikes fed back).
+
+    Returns ``v_norm`` [n, n_steps, substeps] and spike bins [n, n_steps * substeps] (numpy
+    bool)."""
+    vs, ss = [], []
+    for i in range(0, x.shape[0], batch):
+        xb = x[i:i + batch].transpose(0, 1)
+        fed = torch.zeros(xb.shape[1], net.substeps)
+        v, _, spikes, _, _ = net.run_closed_loop(xb, net.zero_state(xb.shape[1]), fed,
+                                                 threshold)
+        vs.append(v.transpose(0, 1))
+        ss.append(spikes.permute(1, 0, 2).reshape(xb.shape[1], -1))
+    return torch.cat(vs), torch.cat(ss).numpy()
+
+
+def shifted_spikes(spike_bins):
+    """Teacher-forcing input: the spike bins of the previous native step.
+
+    ``spike_bins`` [n, n_steps, substeps] -> the same shape, step ``t`` holding step
+    ``t - 1`` (zeros at step 0)."""
+    return torch.cat([torch.zeros_like(spike_bins[:, :1]), spike_bins[:, :-1]], dim=1)
+
+
 def logits_to_bins(logits, threshold):
     """Spike bins [n, n_steps * substeps] (numpy bool) from logits [n, n_steps, substeps]."""
     lg = logits.transpose(0, 1)
@@ -165,9 +195,17 @@ def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
              rate_weight=0.05):
     """Free-running validation: tuned threshold, F1 at 2 ms, rate MAE, clipped v r and the
     model-selection score ``f1 + r - rate_weight * rate_mae``."""
-    v_norm, logits = predict(net, x)
-    thr, f1 = tune_threshold(logits, true_trains, output_dt)
-    pred = bins_to_times(logits_to_bins(logits, thr), output_dt)
+    if net.feedback:
+        runs = {float(t): predict_closed_loop(net, x, float(t)) for t in FEEDBACK_THRESHOLD_GRID}
+        scored = {t: spike_scores(true_trains, bins_to_times(b, output_dt), 2.0)["f1"]
+                  for t, (_, b) in runs.items()}
+        thr = max(scored, key=scored.get)
+        f1, (v_norm, bins) = scored[thr], runs[thr]
+        pred = bins_to_times(bins, output_dt)
+    else:
+        v_norm, logits = predict(net, x)
+        thr, f1 = tune_threshold(logits, true_trains, output_dt)
+        pred = bins_to_times(logits_to_bins(logits, thr), output_dt)
     mae = rate_mae(true_trains, pred, duration)
     _, v_offset, v_scale = norm
     v = (v_offset + v_scale * v_norm).reshape(v_norm.shape[0], -1).numpy()
@@ -253,7 +291,9 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     val_trains = [trains[i] for i in val_idx]
     x_val, v_val = x_all[val_idx], v[val_idx]
 
-    net = SurrogateNet(x_all.shape[-1], substeps, cfg.conv_channels, cfg.kernel, cfg.hidden)
+    net = SurrogateNet(x_all.shape[-1], substeps, cfg.conv_channels, cfg.kernel, cfg.hidden,
+                       feedback=cfg.feedback)
+    x_fit = torch.cat([x_all, shifted_spikes(s_all)], dim=-1) if cfg.feedback else x_all
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: min(1.0, (k + 1) / max(cfg.warmup, 1))
@@ -275,7 +315,7 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
         order = rng.permutation(train_idx)
         for b in range(0, len(order) - cfg.batch + 1, cfg.batch):
             idx = order[b:b + cfg.batch]
-            xb = x_all[idx].transpose(0, 1)
+            xb = x_fit[idx].transpose(0, 1)
             vb = v_all[idx].transpose(0, 1)
             sb = s_all[idx].transpose(0, 1)
             state = net.zero_state(len(idx))
