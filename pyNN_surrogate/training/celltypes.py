@@ -77,6 +77,9 @@ class CellSpec:
         ranges its ground truth draws them from.
     constraints : tuple of (str, str, float)
         ``(lower, upper, min_gap)``: draws keep ``upper - lower >= min_gap``.
+    kernel : str
+        Post-synaptic kernel of the cell type, ``"exp"`` or ``"alpha"`` (sets how the exact
+        drive is read off NEURON's recorded conductances, see ``groundtruth.exact_drive``).
     """
 
     name: str
@@ -93,6 +96,7 @@ class CellSpec:
     conditioned: tuple = ()
     constraints: tuple = ()
     extra: dict = field(default_factory=dict)
+    kernel: str = "exp"
 
     def draw_parameters(self, rng, max_tries=1000):
         """One random parameter set from the conditioned ranges, respecting the constraints
@@ -152,6 +156,14 @@ CELL_SPECS = {
         conditioned=IF_CONDITIONED,
         constraints=IF_CONSTRAINTS,
         extra={"threshold_gap": 15.0}),
+    "IF_cond_alpha": CellSpec(
+        "IF_cond_alpha", "conductance", g_leak=0.05, cm=1.0, i_scale=0.75,
+        tau_e=(0.2, 10.0), tau_i=(0.2, 10.0), tau_defaults=(0.3, 0.5), kernel="alpha",
+        conditioned=IF_CONDITIONED, constraints=IF_CONSTRAINTS,
+        extra={"threshold_gap": 15.0}),
+    "EIF_cond_exp_isfa_ista": CellSpec(
+        "EIF_cond_exp_isfa_ista", "conductance", g_leak=0.281 / 9.3667, cm=0.281,
+        i_scale=0.6, tau_e=(0.5, 20.0), tau_i=(0.5, 20.0)),
     "IF_curr_exp": CellSpec(
         "IF_curr_exp", "current", g_leak=0.05, cm=1.0, i_scale=0.75,
         tau_e=(0.5, 20.0), tau_i=(0.5, 20.0),

@@ -415,12 +415,16 @@ def exact_drive(config, raw, channel):
     Sample ``k`` is what NEURON's fixed-step integrator applies during ``[t_k, t_k + dt)``
     (docs/architecture.md, "Engine details"): for exponential conductance synapses
     ``g(t_k+)`` (arrivals at ``t_k`` included) ``= recorded[k + 1] * exp(dt / tau)``, where
-    pyNN.neuron records ``g(t_k-)``; the injected current is its value at ``t_k`` (the
-    step function including a change at ``t_k``, as pyNN.neuron records it). When ``raw``
-    carries no per-trial time constants the recorded samples are used as they are.
+    pyNN.neuron records ``g(t_k-)``; for alpha conductance synapses the value NEURON applies
+    during step ``k`` (its midpoint value) is what it records at ``t_{k+1}``; the injected
+    current is its value at ``t_k`` (the step function including a change at ``t_k``, as
+    pyNN.neuron records it). When ``raw`` carries no per-trial time constants the recorded
+    samples are used as they are.
     """
     x = np.asarray(raw[channel], np.float64)
     tau_key = {"g_exc": "tau_e", "g_inh": "tau_i"}.get(channel)
+    if tau_key is not None and get_cell_spec(config.celltype).kernel == "alpha":
+        return x[:, 1:]
     if tau_key is not None and raw.get(tau_key) is not None:
         tau = np.asarray(raw[tau_key], np.float64).reshape(-1, 1)
         return x[:, 1:] * np.exp(config.dt / tau)

@@ -11,7 +11,7 @@ from ..surrogates.model import SurrogateNet, detect_spikes
 from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
 
 THRESHOLD_GRID = np.linspace(-4.0, 6.0, 51)
-FEEDBACK_THRESHOLD_GRID = (-1.0, 0.0, 1.0)   # each one a closed-loop run
+FEEDBACK_THRESHOLD_GRID = (-1.0, 0.0, 1.0, 2.0)   # each one a closed-loop run
 
 
 @dataclass
