@@ -194,7 +194,13 @@ def test_tiny_training_writes_loadable_package(tiny_package):
 # --- the shipped HH_cond_exp package meets its card on fresh held-out trials ------------
 
 
-def test_shipped_hh_meets_card():
+def _shipped_celltypes():
+    from pyNN_surrogate.surrogates import available_celltypes
+    return sorted(available_celltypes())
+
+
+@pytest.mark.parametrize("celltype", _shipped_celltypes())
+def test_shipped_celltype_meets_card(celltype):
     """Re-simulate the card's seeded regression trials and compare tightly.
 
     The trials (40 x 2 s, generator seed in the card) are deterministic, so the surrogate's
@@ -202,17 +208,13 @@ def test_shipped_hh_meets_card():
     truth generator or weights shows up here. The held-out test numbers are checked against
     the same trials more loosely (sampling spread of 40 trials).
     """
-    from pyNN_surrogate.surrogates import available_celltypes, load_celltype
+    from pyNN_surrogate.surrogates import load_celltype
     from pyNN_surrogate.training.celltypes import get_cell_spec
     from pyNN_surrogate.training.evaluation import regression_check
     from pyNN_surrogate.training.groundtruth import GroundTruthConfig
 
-    if "HH_cond_exp" not in available_celltypes():
-        pytest.skip("HH_cond_exp package not trained")
-    pkg = load_celltype("HH_cond_exp")
+    pkg = load_celltype(celltype)
     ev = pkg.card["evaluation"]
-    if "regression" not in ev:
-        pytest.skip("package predates the regression record")
     ref, test = ev["regression"], ev["test"]
     cfg = GroundTruthConfig(**pkg.card["ground_truth"]["config"])
     res = regression_check(pkg.runtime("cpu"), cfg, get_cell_spec(cfg.celltype),
