@@ -232,16 +232,17 @@ def test_hh_current_onset_shows_next_step(hh):
     assert v[20, -1] - rt.v_rest > 0.3
 
 
-def test_feedback_network_sees_its_own_spikes_of_the_previous_step():
+@pytest.mark.parametrize("n_cells", [4, 256])      # both LSTM kernels of the closed loop
+def test_feedback_network_sees_its_own_spikes_of_the_previous_step(n_cells):
     """Closed-loop stepping of a feedback network equals one teacher-forced sequence pass fed
     with the spikes it produced (shifted by one native step), and splitting the run in two
     (carrying state and fed-back spikes) changes nothing."""
     from pyNN_surrogate.training.loop import shifted_spikes
     torch.manual_seed(0)
     net = SurrogateNet(3, 5, feedback=True).double().eval()
-    x = torch.randn(40, 4, 3, dtype=torch.float64)
-    start = net.zero_state(4, dtype=torch.float64)
-    fed0 = torch.zeros(4, 5, dtype=torch.float64)
+    x = torch.randn(40, n_cells, 3, dtype=torch.float64)
+    start = net.zero_state(n_cells, dtype=torch.float64)
+    fed0 = torch.zeros(n_cells, 5, dtype=torch.float64)
     with torch.no_grad():
         v, logits, spikes, _, _ = net.run_closed_loop(x, start, fed0, threshold=0.0)
         assert 0 < int(spikes.sum()) < spikes.numel()

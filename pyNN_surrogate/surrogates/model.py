@@ -16,6 +16,9 @@ import torch
 from torch import nn
 
 
+SMALL_BATCH = 200   # below this many cells a closed-loop step uses torch.lstm_cell
+
+
 class SurrogateNet(nn.Module):
     """Causal-conv + LSTM surrogate of one cell type.
 
@@ -130,16 +133,44 @@ class SurrogateNet(nn.Module):
         fed : Tensor [n_cells, substeps]
         """
         buf, h, c, above = state
-        vs, ls, ss = [], [], []
-        for t in range(x.shape[0]):
-            frame = torch.cat([x[t], fed.to(x.dtype)], dim=-1).unsqueeze(0)
-            v, lg, (buf, h, c, _) = self.forward(frame, (buf, h, c, above))
-            spikes, above = detect_spikes(lg, above, threshold)
-            fed = spikes[0].to(x.dtype)
-            vs.append(v)
-            ls.append(lg)
-            ss.append(spikes)
-        return (torch.cat(vs), torch.cat(ls), torch.cat(ss), (buf, h, c, above), fed)
+        k, n_in, s = self.kernel, self.n_inputs, self.substeps
+        n_steps, n_cells = x.shape[0], x.shape[1]
+        # The convolution is linear: its drive part is one matrix product for all steps,
+        # only the fed-back part is added step by step.
+        weight = self.conv.weight.permute(2, 1, 0)                          # [k, frame, F]
+        w_drive = weight[:, :n_in].reshape(k * n_in, -1)
+        w_fed = weight[:, n_in:].reshape(k * s, -1)
+        drive = torch.cat([buf[..., :n_in], x], dim=0)                     # [k-1+T, N, C]
+        frames = torch.cat([drive[j:j + n_steps] for j in range(k)], dim=-1)
+        pre = torch.addmm(self.conv.bias, frames.reshape(n_steps * n_cells, -1),
+                          w_drive).view(n_steps, n_cells, -1)
+        fed_parts = [buf[j, :, n_in:] for j in range(k - 1)]
+        w_out, b_out = self.readout.weight.t(), self.readout.bias
+        lstm_weights = self.lstm._flat_weights
+        v = x.new_empty(n_steps, n_cells, s)
+        logits = x.new_empty(n_steps, n_cells, s)
+        spikes = torch.empty(n_steps, n_cells, s, dtype=torch.bool, device=x.device)
+        for t in range(n_steps):
+            fed_parts.append(fed.to(x.dtype))
+            z = torch.tanh_(torch.addmm(pre[t], torch.cat(fed_parts[len(fed_parts) - k:], -1),
+                                        w_fed))
+            if n_cells < SMALL_BATCH:       # the same step; the cell kernel is faster here
+                h1, c1 = torch.lstm_cell(z, (h[0], c[0]), *lstm_weights)
+                h, c, y = h1.unsqueeze(0), c1.unsqueeze(0), h1.unsqueeze(0)
+            else:
+                y, h, c = torch.lstm(z.unsqueeze(0), (h, c), lstm_weights, True, 1, 0.0, False,
+                                     False, False)              # = self.lstm, less overhead
+            out = torch.addmm(b_out, y[0], w_out)
+            v[t], logits[t] = out[:, :s], out[:, s:]
+            top, idx = logits[t].max(dim=-1)              # detect_spikes, one step
+            over = top > threshold
+            spikes[t] = nn.functional.one_hot(idx, s).bool() & (over & ~above).unsqueeze(-1)
+            above, fed = over, spikes[t]
+        keep = fed_parts[len(fed_parts) - (k - 1):] if k > 1 else []
+        new_buf = torch.cat([drive[drive.shape[0] - (k - 1):],
+                             torch.stack(keep) if keep else drive.new_zeros(0, n_cells, s)],
+                            dim=-1)
+        return v, logits, spikes, (new_buf, h, c, above), fed.to(x.dtype)
 
 
 def detect_spikes(logits, above, threshold):
