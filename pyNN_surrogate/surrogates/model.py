@@ -162,10 +162,8 @@ class SurrogateNet(nn.Module):
                                      False, False)              # = self.lstm, less overhead
             out = torch.addmm(b_out, y[0], w_out)
             v[t], logits[t] = out[:, :s], out[:, s:]
-            top, idx = logits[t].max(dim=-1)              # detect_spikes, one step
-            over = top > threshold
-            spikes[t] = nn.functional.one_hot(idx, s).bool() & (over & ~above).unsqueeze(-1)
-            above, fed = over, spikes[t]
+            step_spikes, above = detect_spikes(logits[t:t + 1], above, threshold)
+            spikes[t] = fed = step_spikes[0]
         keep = fed_parts[len(fed_parts) - (k - 1):] if k > 1 else []
         new_buf = torch.cat([drive[drive.shape[0] - (k - 1):],
                              torch.stack(keep) if keep else drive.new_zeros(0, n_cells, s)],
