@@ -43,6 +43,7 @@ from .standardmodels.cells import (  # noqa: F401
     IF_cond_exp,
     IF_curr_alpha,
     IF_curr_exp,
+    Izhikevich,
     SpikeSourceArray,
     SpikeSourceGamma,
     SpikeSourcePoisson,

@@ -196,12 +196,14 @@ class Population(CellGroupMixin, common.Population):
             if celltype.conductance_based:
                 channel = "g_exc" if receptor == "excitatory" else "g_inh"
                 kind = "conductance"
+            elif celltype.synapse_kernel == "delta":
+                channel, kind = "v_jump", "voltage"
             else:
                 channel, kind = "i_inj", "current"
+            tau = 1.0 if tau_name is None else self._parameters[tau_name].copy()
             receptors.append(ReceptorSpec(name=receptor, kind=kind,
                                           kernel=celltype.synapse_kernel,
-                                          tau=self._parameters[tau_name].copy(),
-                                          channel=channel))
+                                          tau=tau, channel=channel))
         from .engine import TimeStepError
 
         try:
@@ -232,7 +234,8 @@ class Population(CellGroupMixin, common.Population):
                     engine.set_group_param(self._engine_group, name, value)
         else:
             engine_names = {tau_name: f"tau_{receptor}" for receptor, tau_name
-                            in self.celltype.receptor_tau_parameters.items()}
+                            in self.celltype.receptor_tau_parameters.items()
+                            if tau_name is not None}
             engine_names["i_offset"] = "i_offset"
             engine_names.update({name: name for name in self._runtime.condition_names})
             for name in names:

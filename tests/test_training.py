@@ -144,6 +144,77 @@ def test_current_synapse_traces_are_exact_exponentials():
     np.testing.assert_allclose(out, expected, atol=1e-12)
 
 
+def test_alpha_current_drive_equals_neurons_alphaisyn():
+    """The alpha synaptic currents of the ground truth equal the currents pyNN.neuron's
+    AlphaISyn applies (recorded from the point processes), inhibition with its sign."""
+    import pyNN.neuron as sim
+    from neuron import h
+    from pyNN.parameters import Sequence
+    from pyNN_surrogate.training.groundtruth import _current_synapses
+
+    dt, settle, delay, n = 0.025, 20.0, 0.1, 2400
+    trial = dict(exc=np.array([5.0, 5.013, 17.31]), inh=np.array([9.47, 30.0]),
+                 w_e=0.7, w_i=-0.4)
+    sim.setup(timestep=dt, min_delay=delay)
+    pop = sim.Population(1, sim.IF_curr_alpha(tau_syn_E=1.3, tau_syn_I=2.1, v_thresh=100.0))
+    vectors = []
+    for name, receptor, syn in (("exc", "excitatory", "esyn"), ("inh", "inhibitory", "isyn")):
+        src = sim.Population(1, sim.SpikeSourceArray(
+            spike_times=[Sequence(trial[name] + settle - delay)]))
+        weight = trial["w_e" if name == "exc" else "w_i"]
+        sim.Projection(src, pop, sim.FromListConnector([(0, 0, weight, delay)]),
+                       sim.StaticSynapse(), receptor_type=receptor)
+        vectors.append(h.Vector().record(getattr(pop[0]._cell, syn)._ref_i))
+    sim.run(settle + n * dt + 1.0)
+    sim.end()
+    k0 = int(round(settle / dt))
+    # NEURON's i is outward; the value applied during step k is recorded at t_{k+1}
+    applied = -sum(np.array(v) for v in vectors)[k0 + 1:k0 + 1 + n]
+    ours = _current_synapses([trial], [1.3], [2.1], np.arange(n) * dt, delay, "alpha")[0]
+    np.testing.assert_allclose(ours, applied, atol=1e-6)    # event times to ~1e-12 ms
+    assert applied.min() < -0.1 and applied.max() > 0.1
+
+
+def test_current_cell_ground_truth_keeps_inhibition_inhibitory():
+    """Inhibitory-only input hyperpolarises the NEURON cell and gives a negative drive."""
+    from pyNN_surrogate.training.groundtruth import GroundTruthConfig, simulate
+    cfg = GroundTruthConfig(celltype="IF_curr_exp", n_trials=1, duration=50.0, settle=20.0)
+    trial = dict(family="sub", tau_e=None, tau_i=None, w_e=0.5, w_i=-0.5, params={},
+                 exc=np.zeros(0), inh=np.array([10.0, 12.0]), current=None)
+    raw = simulate(cfg, [trial])
+    assert raw["v"][0].min() < -66.0 and raw["v"][0].max() <= -65.0 + 1e-9
+    assert raw["i_inj"][0].min() < -0.5 and raw["i_inj"][0].max() == 0.0
+
+
+def test_voltage_jump_drive_carries_every_weight():
+    """Izhikevich ground truth: the v_jump drive (mV/ms) integrates to the summed weights."""
+    from pyNN_surrogate.training.celltypes import get_cell_spec
+    from pyNN_surrogate.training.groundtruth import (GroundTruthConfig, draw_trials, resample,
+                                                     simulate)
+    cfg = GroundTruthConfig(celltype="Izhikevich", n_trials=6, duration=300.0, seed=3,
+                            settle=50.0)
+    trials = draw_trials(cfg)
+    data = resample(cfg, simulate(cfg, trials), get_cell_spec("Izhikevich").drive_channels)
+    assert data["drive"].shape[-1] == 2
+    for k, t in enumerate(trials):
+        end = cfg.duration - cfg.dt / 2           # arrivals on the grid before the end
+        expected = t["w_e"] * np.sum(t["exc"] < end) + t["w_i"] * np.sum(t["inh"] < end)
+        np.testing.assert_allclose(data["drive"][k, :, 0].sum() * cfg.native_dt, expected,
+                                   rtol=1e-5, atol=1e-4)
+    assert np.all(data["v"][:, :10] == pytest.approx(-70.0, abs=1e-3))   # starts at rest
+
+
+def test_alpha_weights_carry_the_charge_of_an_exponential_psp():
+    """Alpha kernels carry e * tau * w of charge, so their weights are e times smaller."""
+    from pyNN_surrogate.training.celltypes import get_cell_spec
+    from pyNN_surrogate.training.groundtruth import excitatory_weight, kernel_area
+    exp_cell, alpha_cell = get_cell_spec("IF_cond_exp"), get_cell_spec("IF_cond_alpha")
+    assert kernel_area(alpha_cell, 2.0) == pytest.approx(np.e * 2.0)
+    assert excitatory_weight(alpha_cell, 1.0, 2.0) * np.e == pytest.approx(
+        excitatory_weight(exp_cell, 1.0, 2.0))
+    assert excitatory_weight(get_cell_spec("Izhikevich"), 1.5, 1.0) == pytest.approx(1.5)
+
+
 def test_groundtruth_chunks_do_not_change_the_data():
     """Trials simulated in several NEURON processes give exactly the one-process data."""
     from pyNN_surrogate.training.groundtruth import GroundTruthConfig, generate

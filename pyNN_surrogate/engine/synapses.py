@@ -1,4 +1,4 @@
-"""Exact post-synaptic kernels (exponential and alpha), integrated at ``dt``.
+"""Exact post-synaptic kernels (exponential, alpha and delta), integrated at ``dt``.
 
 Timing convention (identical to pyNN.neuron's fixed-step NEURON, checked in
 ``tests/engine/test_synapses_vs_neuron.py``).  A spike arriving at grid point
@@ -17,7 +17,11 @@ Timing convention (identical to pyNN.neuron's fixed-step NEURON, checked in
   to ``t_{k-1}``.  NEURON drops an event 20 tau after onset
   (relative size < 1.2e-7 of its weight); we keep it.
 
-Both kernels are linear filters, integrated with closed-form decay factors.
+* ``delta`` kernel (voltage jumps, e.g. pyNN's Izhikevich): an arrival of weight ``w``
+  (mV) at ``t_k`` moves v by ``w`` at the start of step k. The drive of step k is the jump
+  rate ``a_k / dt`` (mV/ms), so a bin's mean drive times its width is the total jump.
+
+The kernels are linear filters, integrated with closed-form decay factors.
 Synapse state is kept in float64 (it is only ``n_cells x n_receptors``), so
 the traces match NEURON to ~1e-12 relative instead of accumulating float32
 rounding over thousands of steps.
@@ -29,9 +33,11 @@ import torch
 
 from .errors import EngineTypeError, EngineValueError
 
-KINDS = ("conductance", "current")
-KERNELS = ("exp", "alpha")
-CHANNELS = ("g_exc", "g_inh", "i_inj")
+KINDS = ("conductance", "current", "voltage")
+KERNELS = ("exp", "alpha", "delta")
+CHANNELS = ("g_exc", "g_inh", "i_inj", "v_jump")
+CHANNEL_OF_KIND = {"current": ("i_inj",), "voltage": ("v_jump",),
+                   "conductance": ("g_exc", "g_inh")}
 STATE_DTYPE = torch.float64
 
 
@@ -43,15 +49,17 @@ class ReceptorSpec:
     ----------
     name : str
         Receptor name used by projections (e.g. ``"excitatory"``).
-    kind : {"conductance", "current"}
-        Conductance (weights in uS) or current (weights in nA; positive
-        weights depolarise, inhibitory current weights are negative).
-    kernel : {"exp", "alpha"}
+    kind : {"conductance", "current", "voltage"}
+        Conductance (weights in uS), current (weights in nA; positive
+        weights depolarise, inhibitory current weights are negative) or
+        voltage jump (weights in mV, signed; needs the ``delta`` kernel).
+    kernel : {"exp", "alpha", "delta"}
     tau : array_like [n_cells] or float
-        Time constant (ms).
-    channel : {"g_exc", "g_inh", "i_inj"}
+        Time constant (ms); unused by the ``delta`` kernel.
+    channel : {"g_exc", "g_inh", "i_inj", "v_jump"}
         Drive channel this receptor adds to.  Current receptors must use
-        ``"i_inj"``; conductance receptors ``"g_exc"`` or ``"g_inh"``.
+        ``"i_inj"``, voltage receptors ``"v_jump"``; conductance receptors
+        ``"g_exc"`` or ``"g_inh"``.
     """
 
     name: str
@@ -84,9 +92,13 @@ def validate_receptors(receptors, n_cells):
         if r.channel not in CHANNELS:
             raise EngineValueError("receptor %r: channel must be one of %s, got %r"
                                    % (r.name, CHANNELS, r.channel))
-        if (r.kind == "current") != (r.channel == "i_inj"):
+        if r.channel not in CHANNEL_OF_KIND[r.kind]:
             raise EngineValueError("receptor %r: a %s receptor cannot feed channel %r"
                                    % (r.name, r.kind, r.channel))
+        if (r.kind == "voltage") != (r.kernel == "delta"):
+            raise EngineValueError("receptor %r: voltage receptors, and only they, use the "
+                                   "delta kernel (got kind %r, kernel %r)"
+                                   % (r.name, r.kind, r.kernel))
         taus.append(check_tau(r.tau, n_cells, "receptor %r tau" % r.name))
     if not taus:
         return np.zeros((n_cells, 0))
@@ -128,6 +140,8 @@ class SynapseBank:
         self.n_cells, self.n_receptors = tau.shape
         self.exp_cols = [i for i, k in enumerate(kernels) if k == "exp"]
         self.alpha_cols = [i for i, k in enumerate(kernels) if k == "alpha"]
+        self.delta_cols = [i for i, k in enumerate(kernels) if k == "delta"]
+        self._delta_idx = torch.tensor(self.delta_cols, dtype=torch.long, device=device)
         self._exp_idx = torch.tensor(self.exp_cols, dtype=torch.long, device=device)
         self._alpha_idx = torch.tensor(self.alpha_cols, dtype=torch.long, device=device)
         self.set_tau(tau)
@@ -261,40 +275,43 @@ class SynapseBank:
         drive : Tensor [K, n_cells, R] float64
             Value applied during each step ``[t_k, t_k+dt)``.
         recorded : Tensor [K, n_cells, R] float64 or None
-            Value pyNN.neuron records at each ``t_k`` (None unless ``with_recorded``).
+            Value pyNN.neuron records at each ``t_k`` (None unless ``with_recorded``;
+            for delta receptors the jump rate of the step).
         """
-        K = arrivals.shape[0]
         a = arrivals.to(STATE_DTYPE)
-        mixed = 0 < len(self.exp_cols) < self.n_receptors
-        shape = (K, self.n_cells, self.n_receptors)
-        drive = torch.zeros(shape if mixed or not self.n_receptors else (0,),
-                            dtype=STATE_DTYPE, device=self.device).view(
-            shape if mixed or not self.n_receptors else (0,))
-        recorded = torch.zeros_like(drive)
+        parts = []                              # (column index, drive, recorded)
         if self.exp_cols:
-            ae = a if not mixed and not self.alpha_cols else a.index_select(2, self._exp_idx)
+            only = len(self.exp_cols) == self.n_receptors
+            ae = a if only else a.index_select(2, self._exp_idx)
             de_out = self._exp_window(ae)
-            rec_out = de_out - ae if with_recorded or mixed else None
             self.g_exp = de_out[-1] * self._d_exp
-            if len(self.exp_cols) == self.n_receptors:     # all exponential: no copy
-                return de_out, rec_out
-            drive.index_copy_(2, self._exp_idx, de_out)
-            recorded.index_copy_(2, self._exp_idx, rec_out)
+            parts.append((self._exp_idx, de_out, de_out - ae))
         if self.alpha_cols:
-            aa = a.index_select(2, self._alpha_idx)
-            dr_out = torch.empty_like(aa)
-            A, G = self.a_alpha, self.g_alpha
-            d, r, ca, cg = self._d_alpha, self._r_alpha, self._c_a, self._c_g
-            for k in range(K):
-                # previous midpoint value is what NEURON records at t_k
-                G = d * (G + r * A) + aa[k] * cg
-                A = d * A + aa[k] * ca
-                dr_out[k] = G
-            rec_out = torch.cat([self.g_alpha.unsqueeze(0), dr_out[:-1]], 0)
-            self.a_alpha, self.g_alpha = A, G
-            if len(self.alpha_cols) == self.n_receptors:
-                return dr_out, rec_out if with_recorded else None
-            drive.index_copy_(2, self._alpha_idx, dr_out)
-            recorded.index_copy_(2, self._alpha_idx, rec_out)
+            parts.append((self._alpha_idx,) + self._alpha_window(
+                a.index_select(2, self._alpha_idx)))
+        if self.delta_cols:
+            jumps = a.index_select(2, self._delta_idx) / self.dt
+            parts.append((self._delta_idx, jumps, jumps))
+        if len(parts) == 1 and parts[0][1].shape[2] == self.n_receptors:
+            _, drive, recorded = parts[0]       # one kernel only: no copy
+            return drive, recorded if with_recorded else None
+        drive = torch.zeros(a.shape, dtype=STATE_DTYPE, device=self.device)
+        recorded = torch.zeros_like(drive)
+        for idx, d_out, r_out in parts:
+            drive.index_copy_(2, idx, d_out)
+            recorded.index_copy_(2, idx, r_out)
         return drive, recorded if with_recorded else None
 
+    def _alpha_window(self, aa):
+        """Alpha traces over a window, step by step: (drive, recorded), [K, n, R_alpha]."""
+        dr_out = torch.empty_like(aa)
+        A, G = self.a_alpha, self.g_alpha
+        d, r, ca, cg = self._d_alpha, self._r_alpha, self._c_a, self._c_g
+        for k in range(aa.shape[0]):
+            # previous midpoint value is what NEURON records at t_k
+            G = d * (G + r * A) + aa[k] * cg
+            A = d * A + aa[k] * ca
+            dr_out[k] = G
+        rec_out = torch.cat([self.g_alpha.unsqueeze(0), dr_out[:-1]], 0)
+        self.a_alpha, self.g_alpha = A, G
+        return dr_out, rec_out

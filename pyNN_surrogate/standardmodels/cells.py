@@ -3,8 +3,8 @@ Standard cell types for pyNN_surrogate.
 
 Each neuron type here is PyNN's standard definition plus two facts the engine needs:
 
-* ``synapse_kernel``: ``"exp"`` or ``"alpha"``, the shape of the post-synaptic response, which
-  the engine integrates exactly;
+* ``synapse_kernel``: ``"exp"``, ``"alpha"`` or ``"delta"`` (a voltage jump), the shape of the
+  post-synaptic response, which the engine integrates exactly;
 * ``conductance_based``: whether receptor drive is a conductance (µS) or a current (nA).
 
 The neuron itself is always a trained surrogate loaded from ``celltypes/<name>/``. Native
@@ -68,6 +68,14 @@ class EIF_cond_alpha_isfa_ista(SurrogateCellMixin, base_cells.EIF_cond_alpha_isf
     synapse_kernel = "alpha"
 
 
+class Izhikevich(SurrogateCellMixin, base_cells.Izhikevich):
+    __doc__ = base_cells.Izhikevich.__doc__
+    translations = identity_translations(base_cells.Izhikevich)
+    synapse_kernel = "delta"
+    receptor_tau_parameters = {"excitatory": None, "inhibitory": None}
+    recordable = ["spikes", "v"]      # the surrogate does not output the recovery variable u
+
+
 class SpikeSourcePoisson(base_cells.SpikeSourcePoisson):
     __doc__ = base_cells.SpikeSourcePoisson.__doc__
     translations = identity_translations(base_cells.SpikeSourcePoisson)
@@ -93,6 +101,6 @@ class SpikeSourceArray(base_cells.SpikeSourceArray):
 
 
 NEURON_TYPES = (HH_cond_exp, IF_cond_exp, IF_cond_alpha, IF_curr_exp, IF_curr_alpha,
-                EIF_cond_exp_isfa_ista, EIF_cond_alpha_isfa_ista)
+                EIF_cond_exp_isfa_ista, EIF_cond_alpha_isfa_ista, Izhikevich)
 SPIKE_SOURCE_TYPES = (SpikeSourcePoisson, SpikeSourcePoissonRefractory, SpikeSourceGamma,
                       SpikeSourceArray)

@@ -52,7 +52,7 @@ class CellSpec:
     name : str
         PyNN standard cell type name, e.g. ``"HH_cond_exp"``.
     synapse : str
-        ``"conductance"`` or ``"current"``.
+        ``"conductance"``, ``"current"`` or ``"delta"`` (voltage jumps, weights in mV).
     g_leak : float
         Leak conductance (uS) of the default cell; input conductances are drawn relative to it.
     cm : float
@@ -80,6 +80,11 @@ class CellSpec:
     kernel : str
         Post-synaptic kernel of the cell type, ``"exp"`` or ``"alpha"`` (sets how the exact
         drive is read off NEURON's recorded conductances, see ``groundtruth.exact_drive``).
+    current_driving_force : tuple of float
+        For current-based cells: the ``(excitatory, inhibitory)`` driving forces (mV) that
+        turn the drawn mean conductances into mean synaptic currents. Current synapses do
+        not shunt, so these are smaller than a conductance cell's driving forces. For delta
+        synapses: the mean jump rates (mV/ms) per unit of relative conductance.
     """
 
     name: str
@@ -97,6 +102,7 @@ class CellSpec:
     constraints: tuple = ()
     extra: dict = field(default_factory=dict)
     kernel: str = "exp"
+    current_driving_force: tuple = (65.0, 15.0)
 
     def draw_parameters(self, rng, max_tries=1000):
         """One random parameter set from the conditioned ranges, respecting the constraints
@@ -126,6 +132,8 @@ class CellSpec:
         """Names of the surrogate's input channels, in order."""
         if self.synapse == "conductance":
             return ("g_exc", "g_inh", "i_inj")
+        if self.synapse == "delta":
+            return ("v_jump", "i_inj")
         return ("i_inj",)
 
 
@@ -139,6 +147,9 @@ IF_CONDITIONED = (ConditionRange("v_rest", "mV", -75.0, -55.0),
                   ConditionRange("tau_refrac", "ms", 0.1, 10.0, "log"),
                   ConditionRange("e_rev_I", "mV", -90.0, -65.0))
 IF_CONSTRAINTS = (("v_rest", "v_thresh", 4.0), ("v_reset", "v_thresh", 4.0))
+# Driving forces (mV) turning drawn mean conductances into mean currents for current-based
+# cells: chosen so their ground truth spans the rates of IF_cond_exp's (no shunting).
+CURRENT_DRIVING_FORCE = (50.0, 15.0)
 
 CELL_SPECS = {
     "HH_cond_exp": CellSpec(
@@ -168,7 +179,20 @@ CELL_SPECS = {
         "IF_curr_exp", "current", g_leak=0.05, cm=1.0, i_scale=0.75,
         tau_e=(0.5, 20.0), tau_i=(0.5, 20.0),
         conditioned=IF_CONDITIONED[:6],
-        constraints=IF_CONSTRAINTS, extra={"threshold_gap": 15.0}),
+        constraints=IF_CONSTRAINTS, extra={"threshold_gap": 15.0},
+        current_driving_force=CURRENT_DRIVING_FORCE),
+    "IF_curr_alpha": CellSpec(
+        "IF_curr_alpha", "current", g_leak=0.05, cm=1.0, i_scale=0.75,
+        tau_e=(0.2, 10.0), tau_i=(0.2, 10.0), tau_defaults=(0.5, 0.5), kernel="alpha",
+        conditioned=IF_CONDITIONED[:6],
+        constraints=IF_CONSTRAINTS, extra={"threshold_gap": 15.0},
+        current_driving_force=CURRENT_DRIVING_FORCE),
+    # Izhikevich (2003) with pyNN.neuron's 1 pF membrane: 1 nA moves v by 1000 mV/ms, so the
+    # rheobase of the default (regular spiking) cell is about 0.004 nA; synapses are voltage
+    # jumps (mV) and "g_leak" is a dimensionless unit of mean drive.
+    "Izhikevich": CellSpec(
+        "Izhikevich", "delta", g_leak=1.0, cm=1.0, i_scale=0.004, free=(),
+        tau_defaults=(1.0, 1.0), current_driving_force=(8.0, 3.0)),
 }
 
 

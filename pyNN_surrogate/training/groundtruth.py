@@ -26,8 +26,9 @@ import numpy as np
 
 from .celltypes import get_cell_spec
 
-DATA_VERSION = 3  # bump when the generator changes, so stale caches are not reused
+DATA_VERSION = 4  # bump when the generator changes, so stale caches are not reused
 MIN_GAP = 1e-6  # ms, minimum interval between input spikes of one train
+MAX_PROFILE_LEVEL = 30.0  # highest relative rate of a profile: level 3 x burst factor 10
 NOISE_DTS = (0.1, 0.5, 1.0, 2.0, 5.0)  # ms, update intervals of the noisy currents
 
 
@@ -122,22 +123,53 @@ def _log_uniform(rng, lo, hi):
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
+def kernel_area(cell, tau):
+    """Integral (ms) of the cell type's post-synaptic kernel of unit peak: ``tau`` for the
+    exponential kernel, ``e * tau`` for the alpha kernel ``(t/tau) exp(1 - t/tau)``, 1 for a
+    voltage jump (the weight is the whole effect)."""
+    if cell.synapse == "delta":
+        return 1.0
+    return tau * (np.e if cell.kernel == "alpha" else 1.0)
+
+
 def _conductance_weight(cell, psp_mv, tau, driving_force=65.0):
     """Conductance (uS) whose charge moves v by about ``psp_mv`` at ``driving_force`` mV."""
-    return psp_mv * cell.cm / (tau * driving_force)
+    return psp_mv * cell.cm / (kernel_area(cell, tau) * driving_force)
 
 
 def _current_weight(cell, psp_mv, tau):
     """Current amplitude (nA) whose charge moves v by about ``psp_mv``."""
-    return psp_mv * cell.cm / tau
+    return psp_mv * cell.cm / kernel_area(cell, tau)
 
 
 def excitatory_weight(cell, epsp_mv, tau):
-    """Excitatory synaptic weight (uS, or nA for current-based cells) that gives an EPSP of
-    about ``epsp_mv`` at rest with synaptic time constant ``tau`` (ms)."""
-    if cell.synapse == "current":
+    """Excitatory synaptic weight (uS; nA for current-based cells, mV for voltage jumps)
+    that gives an EPSP of about ``epsp_mv`` at rest with synaptic time constant ``tau``
+    (ms)."""
+    if cell.synapse in ("current", "delta"):
         return _current_weight(cell, epsp_mv, tau)
     return _conductance_weight(cell, epsp_mv, tau)
+
+
+def _max_rate(config, cell, tau):
+    """Cap (Hz) on the base rate of one input train. pyNN.neuron's alpha synapses keep at
+    most 1000 pending events, each for 20 tau: stay below half that at the highest level a
+    rate profile reaches (:data:`MAX_PROFILE_LEVEL`)."""
+    if cell.kernel == "alpha":
+        queue_rate = 500.0 / (20.0 * tau) * 1000.0 / MAX_PROFILE_LEVEL
+        return min(config.max_rate, queue_rate)
+    return config.max_rate
+
+
+def _rate_and_weight(mean, weight, area, max_rate):
+    """Input rate (Hz) giving mean drive ``mean`` with ``weight`` per event; above
+    ``max_rate`` the weight grows instead."""
+    if mean <= 0:
+        return 0.0, weight
+    rate = mean / (weight * area * 1e-3)
+    if rate > max_rate:
+        return max_rate, mean / (max_rate * area * 1e-3)
+    return rate, weight
 
 
 def _rate_profile(rng, duration, lead_in, p_zero=0.15, p_burst=0.3):
@@ -268,14 +300,17 @@ def draw_trials(config, parameter_sets=None):
             g_i *= rng.uniform(0, 1) < 0.5
         w_e = _conductance_weight(cell, dv_e, te)
         w_i = _conductance_weight(cell, dv_i, ti, driving_force=15.0)
-        r_e = g_e / (w_e * te * 1e-3) if g_e > 0 else 0.0
-        r_i = g_i / (w_i * ti * 1e-3) if g_i > 0 else 0.0
-        if r_e > config.max_rate:
-            w_e, r_e = g_e / (config.max_rate * te * 1e-3), config.max_rate
-        if r_i > config.max_rate:
-            w_i, r_i = g_i / (config.max_rate * ti * 1e-3), config.max_rate
-        if cell.synapse == "current":  # PSP amplitude -> current weight (nA), inh negative
-            w_e, w_i = _current_weight(cell, dv_e, te), -_current_weight(cell, dv_i, ti)
+        area_e, area_i = kernel_area(cell, te), kernel_area(cell, ti)
+        if cell.synapse in ("current", "delta"):
+            # mean current (or jump rate) = g * driving force (no shunting), carried by
+            # PSP-sized weights
+            force_e, force_i = cell.current_driving_force
+            w_e, w_i = _current_weight(cell, dv_e, te), _current_weight(cell, dv_i, ti)
+            g_e, g_i = g_e * force_e, g_i * force_i     # nA
+        r_e, w_e = _rate_and_weight(g_e, w_e, area_e, _max_rate(config, cell, te))
+        r_i, w_i = _rate_and_weight(g_i, w_i, area_i, _max_rate(config, cell, ti))
+        if cell.synapse in ("current", "delta"):
+            w_i = -w_i
         if config.p_stationary > 0 and rng.random() < config.p_stationary:  # constant rates
             edges_e = edges_i = np.array([0.0, config.lead_in, config.duration])
             levels_e = levels_i = np.array([0.0, 1.0])
@@ -343,18 +378,20 @@ def simulate(config, trials):
     sim.setup(timestep=dt, min_delay=0.1)
     celltype_cls = getattr(sim, config.celltype)
     defaults = celltype_cls.default_parameters
-    tau_e = np.array([t["tau_e"] or defaults["tau_syn_E"] for t in trials])
-    tau_i = np.array([t["tau_i"] or defaults["tau_syn_I"] for t in trials])
     per_trial = {name: np.array([t["params"][name] for t in trials])
                  for name in (trials[0].get("params", {}) if trials else {})}
-    pop = sim.Population(n, celltype_cls(tau_syn_E=tau_e, tau_syn_I=tau_i,
-                                         **{**config.cell_params, **per_trial}))
+    tau_e = tau_i = None
+    if cell.synapse != "delta":
+        tau_e = np.array([t["tau_e"] or defaults["tau_syn_E"] for t in trials])
+        tau_i = np.array([t["tau_i"] or defaults["tau_syn_I"] for t in trials])
+        per_trial.update(tau_syn_E=tau_e, tau_syn_I=tau_i)
+    pop = sim.Population(n, celltype_cls(**{**config.cell_params, **per_trial}))
     delay = 0.1
     sources = {}
     for name, key, receptor in (("exc", "w_e", "excitatory"), ("inh", "w_i", "inhibitory")):
         trains = [Sequence(t[name] + settle - delay) for t in trials]
         sources[name] = sim.Population(n, sim.SpikeSourceArray(spike_times=trains))
-        conns = [(i, i, abs(t[key]), delay) for i, t in enumerate(trials)]
+        conns = [(i, i, t[key], delay) for i, t in enumerate(trials)]
         sim.Projection(sources[name], pop, sim.FromListConnector(conns),
                        sim.StaticSynapse(), receptor_type=receptor)
     for i, t in enumerate(trials):
@@ -388,25 +425,69 @@ def simulate(config, trials):
     res = {"v": out["v"], "i_inj": i_inj, "spikes": spikes, "tau_e": tau_e, "tau_i": tau_i}
     if cell.synapse == "conductance":
         res["g_exc"], res["g_inh"] = out["gsyn_exc"], out["gsyn_inh"]
+    elif cell.synapse == "delta":
+        res["v_jump"] = _voltage_jumps(trials, t_grid)
     else:
-        res["i_inj"] = i_inj + _current_synapses(trials, tau_e, tau_i, t_grid, delay)
+        res["i_inj"] = i_inj + _current_synapses(trials, tau_e, tau_i, t_grid, delay,
+                                                 cell.kernel)
     return res
 
 
-def _current_synapses(trials, tau_e, tau_i, t_grid, delay):
-    """Exact exponential synaptic currents (nA) of current-based cells on the dt grid:
-    ``x[j] = x[j-1] * exp(-dt/tau) + w * arrivals[j]``."""
-    from scipy.signal import lfilter
+def _current_synapses(trials, tau_e, tau_i, t_grid, delay, kernel="exp"):
+    """Exact synaptic currents (nA) of current-based cells on the dt grid, sample ``k`` being
+    what NEURON applies during ``[t_k, t_k + dt)`` (see :func:`exact_drive`).
 
+    * ``exp`` (ExpISyn): ``x[k] = x[k-1] exp(-dt/tau) + w * arrivals[k]``, arrivals on the
+      grid.
+    * ``alpha`` (AlphaISyn): ``sum_s w alpha((t_k + dt/2 - t_s) / tau)``, the kernel at the
+      step's midpoint from the exact onset ``t_s`` of every event.
+    """
+    dt = t_grid[1] - t_grid[0]
+    out = np.zeros((len(trials), len(t_grid)))
+    synapse_current = _alpha_current if kernel == "alpha" else _exp_current
+    for i, t in enumerate(trials):
+        for name, key, tau in (("exc", "w_e", tau_e[i]), ("inh", "w_i", tau_i[i])):
+            out[i] += synapse_current(np.asarray(t[name], float), t[key], tau, dt, len(t_grid))
+    return out
+
+
+def _voltage_jumps(trials, t_grid):
+    """Jump rate (mV/ms) of voltage-jump synapses on the dt grid: the weights arriving at
+    ``t_k`` (delivered at the start of step k) divided by dt."""
     dt = t_grid[1] - t_grid[0]
     out = np.zeros((len(trials), len(t_grid)))
     for i, t in enumerate(trials):
-        for name, key, tau in (("exc", "w_e", tau_e[i]), ("inh", "w_i", tau_i[i])):
-            k = np.round(np.asarray(t[name]) / dt).astype(int)
-            k = k[k < len(t_grid)]
-            counts = np.bincount(k, minlength=len(t_grid)).astype(float)
-            out[i] += lfilter([t[key]], [1.0, -np.exp(-dt / tau)], counts)
+        for name, key in (("exc", "w_e"), ("inh", "w_i")):
+            out[i] += t[key] / dt * _arrival_counts(np.asarray(t[name], float), dt, len(t_grid))
     return out
+
+
+def _arrival_counts(onsets, dt, n):
+    """Events per dt grid point (an event at ``t`` is delivered at ``round(t / dt)``)."""
+    k = np.round(onsets / dt).astype(int)
+    return np.bincount(k[k < n], minlength=n).astype(float)
+
+
+def _exp_current(onsets, weight, tau, dt, n):
+    from scipy.signal import lfilter
+    return lfilter([weight], [1.0, -np.exp(-dt / tau)], _arrival_counts(onsets, dt, n))
+
+
+def _alpha_current(onsets, weight, tau, dt, n):
+    """``w (x) exp(1 - x)`` summed over events, at midpoints ``m_k = (k + 1/2) dt``: an event
+    first counts at the first midpoint ``m_j >= t_s``; with ``delta = m_j - t_s`` its value at
+    ``m_k`` is ``w e^(1 - delta/tau) (delta + (k - j) dt) / tau * d^(k - j)``, ``d =
+    exp(-dt/tau)``, i.e. two impulse trains through first- and second-order filters."""
+    from scipy.signal import lfilter
+    j = np.ceil(onsets / dt - 0.5 - 1e-9).astype(int)
+    keep = (j >= 0) & (j < n)
+    j, delta = j[keep], (j[keep] + 0.5) * dt - onsets[keep]
+    amp = weight * np.exp(1.0 - delta / tau)
+    u = np.bincount(j, weights=amp, minlength=n)
+    v = np.bincount(j, weights=amp * delta / tau, minlength=n)
+    d = np.exp(-dt / tau)
+    return (lfilter([1.0], [1.0, -d], v)
+            + dt / tau * lfilter([0.0, d], [1.0, -2.0 * d, d * d], u))
 
 
 def exact_drive(config, raw, channel):

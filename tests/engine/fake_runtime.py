@@ -24,7 +24,7 @@ class FakeRuntime:
         self.recordables = ("v",) + tuple("drive_" + c for c in channels)
         self.device = torch.device(device)
         self.v_rest, self.tau_m = v_rest, tau_m
-        self.gains = {"g_exc": gain_e, "g_inh": -gain_i, "i_inj": r_in}
+        self.gains = {"g_exc": gain_e, "g_inh": -gain_i, "i_inj": r_in, "v_jump": tau_m}
         self.threshold, self.v_reset = threshold, v_reset
         self.calls = 0
 

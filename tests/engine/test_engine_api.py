@@ -4,7 +4,8 @@ Tsodyks-Markram paths, O(synapses) memory, and the real surrogate if one is inst
 import numpy as np
 import pytest
 
-from pyNN_surrogate.engine import (Engine, EngineStateError, EngineTypeError, InvalidDelayError,
+from pyNN_surrogate.engine import (Engine, EngineStateError, EngineTypeError, EngineValueError,
+                                   InvalidDelayError,
                                    InvalidSpikeTimesError, ReceptorSpec, ShapeMismatchError,
                                    TimeStepError, TsodyksMarkramSpec, UnknownReceptorError,
                                    UnknownVariableError)
@@ -126,6 +127,34 @@ def test_current_receptor_feeds_i_inj_with_sign():
     eng.run_until(10.0)
     d, _ = eng.get_signal(g, "drive_i_inj")
     assert d[:5, 0].max() == 0 and d[5:12, 0].max() > 0.3 and np.all(d[13:, 0] < 0)
+
+
+def test_voltage_jump_receptor_feeds_jump_rate_over_the_step():
+    """Delta receptors (Izhikevich): each arrival adds weight / dt (mV/ms) to its step, so
+    the native-step mean times native_dt is the summed jump, sign included."""
+    eng = Engine(dt=0.1, min_delay=0.5)
+    rec = [ReceptorSpec("excitatory", "voltage", "delta", 1.0, "v_jump"),
+           ReceptorSpec("inhibitory", "voltage", "delta", 1.0, "v_jump")]
+    g = eng.add_cell_group(FakeRuntime(channels=("v_jump", "i_inj")), 1, rec)
+    s = eng.add_spike_source_group("array", 1, {"spike_times": [[1.0, 1.2, 3.0]]})
+    eng.add_projection(s, [0], g, [0], "excitatory", 2.0, 1.0)
+    eng.add_projection(s, [0], g, [0], "inhibitory", -0.5, 4.0)
+    eng.record(g, "drive_v_jump", None, 0.5)
+    eng.run_until(10.0)
+    d, _ = eng.get_signal(g, "drive_v_jump")
+    jumps = d[:, 0] * 0.5            # native-step mean (sampled at the step's end) x width
+    np.testing.assert_allclose(jumps[5], 4.0)     # arrivals at 2.0 and 2.2 ms
+    np.testing.assert_allclose(jumps[9], 2.0)     # 4.0 ms
+    np.testing.assert_allclose(jumps[11], -1.0)   # 5.0 and 5.2 ms
+    np.testing.assert_allclose(jumps[15], -0.5)   # 7.0 ms
+    assert np.count_nonzero(jumps) == 4
+    eng = Engine(dt=0.1, min_delay=0.5)
+    with pytest.raises(EngineValueError, match="delta kernel"):
+        eng.add_cell_group(FakeRuntime(), 1, [ReceptorSpec("x", "voltage", "exp", 1.0,
+                                                           "v_jump")])
+    with pytest.raises(EngineValueError, match="cannot feed channel"):
+        eng.add_cell_group(FakeRuntime(), 1, [ReceptorSpec("x", "voltage", "delta", 1.0,
+                                                           "i_inj")])
 
 
 def test_connectivity_memory_is_order_synapses():
