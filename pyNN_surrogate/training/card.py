@@ -12,12 +12,14 @@ import torch
 
 from ..surrogates.package import CARD_FILE, WEIGHTS_FILE, sha256_file, train_command
 
-UNITS = {"g_exc": "uS", "g_inh": "uS", "i_inj": "nA"}
+UNITS = {"g_exc": "uS", "g_inh": "uS", "i_inj": "nA", "v_jump": "mV/ms"}
 MEANING = {
     "g_exc": "total excitatory conductance",
     "g_inh": "total inhibitory conductance",
     "i_inj": "injected current (current sources + i_offset, + synaptic current for "
              "current-based cells)",
+    "v_jump": "voltage-jump synaptic input (summed signed weights of the arrivals in a bin, "
+              "divided by the bin width)",
 }
 
 

@@ -123,6 +123,10 @@ def stability(runtime, cell, duration=100000.0, seed=0):
         g_e = _filtered_poisson(rng, n_fine, 2000.0, 0.15 * cell.g_leak, 5.0, dt)
         g_i = _filtered_poisson(rng, n_fine, 1000.0, 0.2 * cell.g_leak, 10.0, dt)
         chans = [g_e, g_i, np.zeros(n_fine)]
+    elif cell.synapse == "delta":               # jump rates (mV/ms) of 1 mV jumps
+        jumps = (rng.poisson(2000.0 * dt / 1000.0, n_fine)
+                 - rng.poisson(1000.0 * dt / 1000.0, n_fine)) / dt
+        chans = [jumps, np.zeros(n_fine)]
     else:
         i_e = _filtered_poisson(rng, n_fine, 2000.0, 0.3 * cell.i_scale, 5.0, dt)
         i_i = _filtered_poisson(rng, n_fine, 1000.0, -0.3 * cell.i_scale, 5.0, dt)
