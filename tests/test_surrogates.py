@@ -254,3 +254,30 @@ def test_feedback_network_sees_its_own_spikes_of_the_previous_step(n_cells):
     torch.testing.assert_close(logits_tf, logits)
     torch.testing.assert_close(torch.cat([first[0], second[0]]), v)
     assert torch.equal(torch.cat([first[2], second[2]]), spikes)
+
+
+def test_fast_inference_step_equals_the_training_modules():
+    """The inference closed loop (sigmoid-only kernels, packed weights) gives the trained
+    network's v to float32 rounding and the same spikes as the differentiable path, and an
+    optimiser-style in-place weight change invalidates its packed weights."""
+    torch.manual_seed(1)
+    net = SurrogateNet(3, 5, feedback=True).eval()
+    n_cells, n_steps = 300, 120
+    x = torch.randn(n_steps, n_cells, 3) * 2.0
+    start = net.zero_state(n_cells)
+    fed0 = torch.zeros(n_cells, 5)
+    threshold = float(torch.quantile(net(torch.cat([x, torch.zeros(n_steps, n_cells, 5)], -1),
+                                         start)[1].detach(), 0.97))
+    with torch.no_grad():
+        fast = net.run_closed_loop(x, start, fed0, threshold)
+    with torch.enable_grad():
+        ref = net.run_closed_loop(x, start, fed0, threshold)
+    assert 0 < int(ref[2].sum()) < ref[2].numel()
+    assert torch.equal(fast[2], ref[2])
+    torch.testing.assert_close(fast[0], ref[0].detach(), rtol=0, atol=1e-4)
+    for got, want in zip(fast[3][1:3], ref[3][1:3]):
+        torch.testing.assert_close(got, want.detach(), rtol=0, atol=1e-4)
+    with torch.no_grad():
+        net.readout.bias.add_(1.0)
+        shifted = net.run_closed_loop(x[:5], start, fed0, threshold)
+    torch.testing.assert_close(shifted[0][0], fast[0][0] + 1.0, rtol=0, atol=1e-4)

@@ -15,6 +15,8 @@ State layout (dim 1, or dim 0 for 1-D tensors, indexes cells)::
 import torch
 from torch import nn
 
+from .inference import packed_for
+
 
 SMALL_BATCH = 200   # below this many cells a closed-loop step uses torch.lstm_cell
 
@@ -111,7 +113,6 @@ class SurrogateNet(nn.Module):
         new_buf = xx[xx.shape[0] - (self.kernel - 1):]
         return o[..., :s], o[..., s:], (new_buf, h, c, last)
 
-
     def run_closed_loop(self, x, state, fed, threshold):
         """Step a feedback network, feeding every step's detected spikes into the next.
 
@@ -137,38 +138,57 @@ class SurrogateNet(nn.Module):
         n_steps, n_cells = x.shape[0], x.shape[1]
         # The convolution is linear: its drive part is one matrix product for all steps,
         # only the fed-back part is added step by step.
-        weight = self.conv.weight.permute(2, 1, 0)                          # [k, frame, F]
-        w_drive = weight[:, :n_in].reshape(k * n_in, -1)
-        w_fed = weight[:, n_in:].reshape(k * s, -1)
         drive = torch.cat([buf[..., :n_in], x], dim=0)                     # [k-1+T, N, C]
         frames = torch.cat([drive[j:j + n_steps] for j in range(k)], dim=-1)
-        pre = torch.addmm(self.conv.bias, frames.reshape(n_steps * n_cells, -1),
-                          w_drive).view(n_steps, n_cells, -1)
+        frames = frames.reshape(n_steps * n_cells, -1)
+        if torch.is_grad_enabled() or n_cells < SMALL_BATCH:
+            step, pre, h, c = self._autograd_stepper(frames, h, c)
+        else:                           # inference: the same step, sigmoid-only kernels
+            packed = packed_for(self)
+            step, pre = packed.stepper(n_cells, x), packed.drive_part(frames)
+            h, c = h[0].clone(), c[0].clone()
+        pre = pre.view(n_steps, n_cells, -1)
         fed_parts = [buf[j, :, n_in:] for j in range(k - 1)]
-        w_out, b_out = self.readout.weight.t(), self.readout.bias
-        lstm_weights = self.lstm._flat_weights
         v = x.new_empty(n_steps, n_cells, s)
         logits = x.new_empty(n_steps, n_cells, s)
         spikes = torch.empty(n_steps, n_cells, s, dtype=torch.bool, device=x.device)
         for t in range(n_steps):
             fed_parts.append(fed.to(x.dtype))
-            z = torch.tanh_(torch.addmm(pre[t], torch.cat(fed_parts[len(fed_parts) - k:], -1),
-                                        w_fed))
-            if n_cells < SMALL_BATCH:       # the same step; the cell kernel is faster here
-                h1, c1 = torch.lstm_cell(z, (h[0], c[0]), *lstm_weights)
-                h, c, y = h1.unsqueeze(0), c1.unsqueeze(0), h1.unsqueeze(0)
-            else:
-                y, h, c = torch.lstm(z.unsqueeze(0), (h, c), lstm_weights, True, 1, 0.0, False,
-                                     False, False)              # = self.lstm, less overhead
-            out = torch.addmm(b_out, y[0], w_out)
+            out, h, c = step(pre[t], torch.cat(fed_parts[len(fed_parts) - k:], -1), h, c)
             v[t], logits[t] = out[:, :s], out[:, s:]
             step_spikes, above = detect_spikes(logits[t:t + 1], above, threshold)
             spikes[t] = fed = step_spikes[0]
+        if h.dim() == 2:
+            h, c = h.unsqueeze(0), c.unsqueeze(0)
         keep = fed_parts[len(fed_parts) - (k - 1):] if k > 1 else []
         new_buf = torch.cat([drive[drive.shape[0] - (k - 1):],
                              torch.stack(keep) if keep else drive.new_zeros(0, n_cells, s)],
                             dim=-1)
         return v, logits, spikes, (new_buf, h, c, above), fed.to(x.dtype)
+
+    def _autograd_stepper(self, frames, h, c):
+        """The closed-loop step with the training modules (differentiable): ``step(pre_t,
+        fed_frames, h, c) -> (out, h, c)``, plus the drive part of the convolution."""
+        k, n_in = self.kernel, self.n_inputs
+        weight = self.conv.weight.permute(2, 1, 0)                          # [k, frame, F]
+        pre = torch.addmm(self.conv.bias, frames, weight[:, :n_in].reshape(k * n_in, -1))
+        w_fed = weight[:, n_in:].reshape(-1, weight.shape[-1])
+        w_out, b_out = self.readout.weight.t(), self.readout.bias
+        lstm_weights = self.lstm._flat_weights
+        small = h.shape[1] < SMALL_BATCH
+
+        def step(pre_t, fed_frames, h, c):
+            z = torch.tanh_(torch.addmm(pre_t, fed_frames, w_fed))
+            if small:                   # the same step; the cell kernel is faster here
+                h1, c1 = torch.lstm_cell(z, (h[0], c[0]), *lstm_weights)
+                h, c, y = h1.unsqueeze(0), c1.unsqueeze(0), h1
+            else:
+                y, h, c = torch.lstm(z.unsqueeze(0), (h, c), lstm_weights, True, 1, 0.0, False,
+                                     False, False)              # = self.lstm, less overhead
+                y = y[0]
+            return torch.addmm(b_out, y, w_out), h, c
+
+        return step, pre, h, c
 
 
 def detect_spikes(logits, above, threshold):
