@@ -3,7 +3,8 @@ Benchmark pyNN.surrogate against pyNN.neuron, after the shape of Olah et al.'s F
 
 Every case runs the same PyNN script (benchmarks/network_script.py) on pyNN.neuron and on
 pyNN.surrogate, each in its own subprocess, interleaved (neuron, surrogate, neuron, ...) and
-repeated ``--repeats`` times; the tables report medians. Cases:
+repeated ``--repeats`` times (``--large-repeats`` times from 50,000 cells on); the tables
+report medians. Cases:
 
 * 1, 50, 500, 5000, 50000 HH_cond_exp cells x {disconnected, 20 static recurrent inputs per
   cell, 20 Tsodyks-Markram inputs per cell} x {100 ms, 1 s} x {dt 0.1, 0.025 ms};
@@ -22,13 +23,13 @@ process's raw result), updated after every case.
 
 Examples::
 
-    python benchmarks/run_benchmarks.py                       # everything, 3 repeats
+    python benchmarks/run_benchmarks.py                       # everything: 3 repeats,
+                                                              # 1 from 50,000 cells on
     python benchmarks/run_benchmarks.py --quick               # smoke test (1 and 50 cells)
     python benchmarks/run_benchmarks.py --cases 'static-*-dt0.1' --repeats 1
     python benchmarks/run_benchmarks.py --list
-    # everything up to 5000 cells with 3 repeats, then the big cases once each:
-    python benchmarks/run_benchmarks.py --cases '*-n1-*,*-n50-*,*-n500-*,*-n5000-*'
-    python benchmarks/run_benchmarks.py --append --repeats 1 --cases '*-n50000-*,*-n100000-*'
+    # re-run only the big cases, keeping the others' results:
+    python benchmarks/run_benchmarks.py --append --cases '*-n50000-*,*-n100000-*'
     python benchmarks/run_benchmarks.py --from-json docs/benchmarks.json   # redraw only
 """
 
@@ -59,6 +60,8 @@ CONNECTIVITIES = ("none", "static", "tm")
 CONNECTIVITY_LABEL = {"none": "disconnected", "static": "static, 20 inputs/cell",
                       "tm": "Tsodyks-Markram, 20 inputs/cell"}
 MEMORY_SIZE = 100000
+# Cases with at least this many cells run --large-repeats times (the note in the table says so).
+LARGE_CELLS = 50000
 # Prior cost of pyNN.neuron (us of run wall time per cell per dt step) used to plan the first
 # NEURON cases, before any has been measured; measured costs replace it.
 NEURON_PRIOR_US_PER_CELL_STEP = 0.5
@@ -194,6 +197,13 @@ def finish_record(record, case, backend, repeat, simtime_run, predicted_s):
     return record
 
 
+def repeats_of(case, options):
+    """Processes per backend for ``case``: ``--large-repeats`` from LARGE_CELLS cells on."""
+    if case.n_cells >= LARGE_CELLS:
+        return min(options.repeats, options.large_repeats)
+    return options.repeats
+
+
 def run_benchmarks(cases, options, log=print, previous=()):
     """Run every case (interleaved backends, repeated); returns the list of raw records.
 
@@ -204,14 +214,14 @@ def run_benchmarks(cases, options, log=print, previous=()):
 
     records = list(previous)
     backends = [b for b in BACKENDS if b in options.backends]
-    total = len(cases) * options.repeats * len(backends)
+    total = sum(repeats_of(case, options) for case in cases) * len(backends)
     bar = tqdm(total=total, unit="run", dynamic_ncols=True, disable=options.no_progress)
     try:
         for case in cases:
             measured = [r for r in records if r["backend"] == "neuron" and not r.get("error")]
             neuron_simtime, predicted = plan_neuron_simtime(case, measured,
                                                             options.neuron_max_seconds)
-            for repeat in range(options.repeats):
+            for repeat in range(repeats_of(case, options)):
                 for backend in backends:
                     simtime = neuron_simtime if backend == "neuron" else case.simtime
                     bar.set_description(f"{case.name} {backend} #{repeat + 1}")
@@ -584,7 +594,10 @@ def parse_args(argv=None):
     parser.add_argument("--list", action="store_true", help="list the selected cases and exit")
     parser.add_argument("--repeats", type=int, default=None,
                         help="processes per case and backend (default 3, 1 with --quick)")
-    parser.add_argument("--neuron-max-seconds", type=float, default=300.0,
+    parser.add_argument("--large-repeats", type=int, default=1,
+                        help=f"processes per case and backend for cases of {LARGE_CELLS} cells "
+                             "or more (default %(default)s; at most --repeats)")
+    parser.add_argument("--neuron-max-seconds", type=float, default=120.0,
                         help="NEURON runs predicted to take longer than this (s) run for a "
                              "shorter simulated time (a multiple of 100 ms, at least 100 ms) "
                              "and their run times are extrapolated linearly; 0: never "
@@ -612,8 +625,8 @@ def parse_args(argv=None):
     options = parser.parse_args(argv)
     if options.repeats is None:
         options.repeats = 1 if options.quick else 3
-    if options.repeats < 1:
-        parser.error("--repeats must be >= 1")
+    if options.repeats < 1 or options.large_repeats < 1:
+        parser.error("--repeats and --large-repeats must be >= 1")
     if options.output_dir is None:
         options.output_dir = str(HERE / "quick" if options.quick else REPO / "docs")
     options.backends = [b.strip() for b in options.backends.split(",") if b.strip()]

@@ -154,3 +154,17 @@ def test_case_selection_and_neuron_planning():
     assert simtime == 200.0
     assert rb.plan_neuron_simtime(big, measured, max_seconds=0)[0] == 1000.0
     assert rb.plan_neuron_simtime(rb.Case(50, 1000.0, 0.025, "tm"), measured, 100.0)[0] == 1000.0
+
+
+def test_large_cases_run_large_repeats_times():
+    """From LARGE_CELLS cells on a case runs --large-repeats times (never more than
+    --repeats); smaller cases run --repeats times."""
+    options = rb.parse_args(["--repeats", "3"])
+    assert options.large_repeats == 1
+    small = rb.Case(5000, 1000.0, 0.1, "static")
+    big = rb.Case(rb.LARGE_CELLS, 1000.0, 0.1, "static")
+    assert rb.repeats_of(small, options) == 3
+    assert rb.repeats_of(big, options) == 1
+    assert rb.repeats_of(big, rb.parse_args(["--repeats", "2", "--large-repeats", "5"])) == 2
+    with pytest.raises(SystemExit):
+        rb.parse_args(["--large-repeats", "0"])
