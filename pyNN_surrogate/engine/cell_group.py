@@ -12,7 +12,8 @@ from .synapses import SynapseBank
 class CellGroup:
     """Cells of one surrogate type: rows of one batched state."""
 
-    def __init__(self, runtime, n, receptors, taus, i_offset, dt, device, conditions=None):
+    def __init__(self, runtime, n, receptors, taus, i_offset, dt, device, conditions=None,
+                 rise_taus=None):
         self.runtime, self.n, self.receptors, self.device = runtime, n, receptors, device
         self.conditions = self._check_conditions(conditions)
         self.native_steps = steps_of(float(runtime.native_dt), dt, "native_dt")
@@ -25,7 +26,7 @@ class CellGroup:
                               or getattr(runtime, "channels"))
         self.recordables = tuple(getattr(runtime, "recordables", ("v",)))
         self.rec_index = {r.name: i for i, r in enumerate(receptors)}
-        self.bank = SynapseBank([r.kernel for r in receptors], taus, dt, device)
+        self.bank = SynapseBank([r.kernel for r in receptors], taus, dt, device, rise_taus)
         M = np.zeros((len(receptors), len(self.channels)))
         for i, r in enumerate(receptors):
             M[i, self.channels.index(r.channel)] = 1.0

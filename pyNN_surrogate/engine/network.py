@@ -157,7 +157,7 @@ class Engine:
         steps_of(float(runtime.native_dt), float(runtime.output_dt), "native_dt (in output_dt)")
         if native <= 0:
             raise E.TimeStepError("native_dt must be > 0")
-        taus = validate_receptors(receptors, n)
+        taus, rise_taus = validate_receptors(receptors, n)
         for r in receptors:
             if r.channel not in channels:
                 raise E.EngineValueError("receptor %r feeds channel %r, but the runtime's drive "
@@ -166,7 +166,7 @@ class Engine:
         if np.any(i_off != 0) and "i_inj" not in channels:
             raise E.EngineValueError("i_offset given but the runtime has no 'i_inj' channel")
         g = CellGroup(runtime, n, list(receptors), taus, i_off, self.dt, self.device,
-                      conditions)
+                      conditions, rise_taus)
         self._groups.append(g)
         self._built = False
         return len(self._groups) - 1

@@ -1,4 +1,5 @@
-"""Exact post-synaptic kernels (exponential, alpha and delta), integrated at ``dt``.
+"""Exact post-synaptic kernels (exponential, alpha, dual exponential and delta),
+integrated at ``dt``.
 
 Timing convention (identical to pyNN.neuron's fixed-step NEURON, checked in
 ``tests/engine/test_synapses_vs_neuron.py``).  A spike arriving at grid point
@@ -17,6 +18,14 @@ Timing convention (identical to pyNN.neuron's fixed-step NEURON, checked in
   to ``t_{k-1}``.  NEURON drops an event 20 tau after onset
   (relative size < 1.2e-7 of its weight); we keep it.
 
+* ``exp2`` kernel (NEURON's Exp2Syn, the synapses of hnn-core's cells):
+  ``g(t) = w f (exp(-(t - t_k)/tau) - exp(-(t - t_k)/tau_rise))`` with Exp2Syn's peak
+  normalisation ``f``. It is the sum of two ``exp`` traces with coefficients ``+f`` and
+  ``-f`` (Exp2Syn's states B and A), so its drive has the ``exp`` timing convention. Exp2Syn's
+  ``g`` is assigned in BREAKPOINT, though, so the value recorded at ``t_k`` is the previous
+  step's drive, ``g(t_{k-1}+)``, as for ``alpha``. The bank integrates *traces*: each
+  ``exp2`` receptor is two of them, every other receptor one.
+
 * ``delta`` kernel (voltage jumps, e.g. pyNN's Izhikevich): an arrival of weight ``w``
   (mV) at ``t_k`` moves v by ``w`` at the start of step k. The drive of step k is the jump
   rate ``a_k / dt`` (mV/ms), so a bin's mean drive times its width is the total jump.
@@ -34,10 +43,13 @@ import torch
 from .errors import EngineTypeError, EngineValueError
 
 KINDS = ("conductance", "current", "voltage")
-KERNELS = ("exp", "alpha", "delta")
+KERNELS = ("exp", "alpha", "exp2", "delta")
 CHANNELS = ("g_exc", "g_inh", "i_inj", "v_jump")
 CHANNEL_OF_KIND = {"current": ("i_inj",), "voltage": ("v_jump",),
                    "conductance": ("g_exc", "g_inh")}
+# Channels only current/voltage receptors may feed. Conductance receptors feed g_exc/g_inh or
+# a channel the runtime names itself (e.g. "apical_tuft.ampa" of a detailed cell).
+RESERVED_CHANNELS = ("i_inj", "v_jump")
 STATE_DTYPE = torch.float64
 
 
@@ -53,13 +65,15 @@ class ReceptorSpec:
         Conductance (weights in uS), current (weights in nA; positive
         weights depolarise, inhibitory current weights are negative) or
         voltage jump (weights in mV, signed; needs the ``delta`` kernel).
-    kernel : {"exp", "alpha", "delta"}
+    kernel : {"exp", "alpha", "exp2", "delta"}
     tau : array_like [n_cells] or float
-        Time constant (ms); unused by the ``delta`` kernel.
-    channel : {"g_exc", "g_inh", "i_inj", "v_jump"}
+        Time constant (ms), the decay time constant of ``exp2``; unused by ``delta``.
+    channel : str
         Drive channel this receptor adds to.  Current receptors must use
         ``"i_inj"``, voltage receptors ``"v_jump"``; conductance receptors
-        ``"g_exc"`` or ``"g_inh"``.
+        ``"g_exc"``, ``"g_inh"`` or another channel of the runtime (not those two).
+    tau_rise : array_like [n_cells] or float, optional
+        Rise time constant (ms) of the ``exp2`` kernel (NEURON's ``tau1``), below ``tau``.
     """
 
     name: str
@@ -67,14 +81,21 @@ class ReceptorSpec:
     kernel: str = "exp"
     tau: object = 5.0
     channel: str = "g_exc"
+    tau_rise: object = None
 
 
 def validate_receptors(receptors, n_cells):
-    """Check a list of ReceptorSpec and return their taus as a [n_cells, R] array."""
+    """Check a list of ReceptorSpec.
+
+    Returns
+    -------
+    tau, tau_rise : ndarray [n_cells, R]
+        Time constants (ms); ``tau_rise`` is NaN for receptors without an ``exp2`` kernel.
+    """
     if not isinstance(receptors, (list, tuple)):
         raise EngineTypeError("receptors must be a list of ReceptorSpec, got %r" % type(receptors))
     names = set()
-    taus = []
+    taus, rises = [], []
     for r in receptors:
         if not isinstance(r, ReceptorSpec):
             raise EngineTypeError("receptors must be ReceptorSpec instances, got %r" % (r,))
@@ -89,10 +110,11 @@ def validate_receptors(receptors, n_cells):
         if r.kernel not in KERNELS:
             raise EngineValueError("receptor %r: kernel must be one of %s, got %r"
                                    % (r.name, KERNELS, r.kernel))
-        if r.channel not in CHANNELS:
-            raise EngineValueError("receptor %r: channel must be one of %s, got %r"
-                                   % (r.name, CHANNELS, r.channel))
-        if r.channel not in CHANNEL_OF_KIND[r.kind]:
+        if not isinstance(r.channel, str) or not r.channel:
+            raise EngineValueError("receptor %r: channel must be a non-empty string, got %r"
+                                   % (r.name, r.channel))
+        allowed = r.kind == "conductance" and r.channel not in RESERVED_CHANNELS
+        if r.channel not in CHANNEL_OF_KIND[r.kind] and not allowed:
             raise EngineValueError("receptor %r: a %s receptor cannot feed channel %r"
                                    % (r.name, r.kind, r.channel))
         if (r.kind == "voltage") != (r.kernel == "delta"):
@@ -100,9 +122,34 @@ def validate_receptors(receptors, n_cells):
                                    "delta kernel (got kind %r, kernel %r)"
                                    % (r.name, r.kind, r.kernel))
         taus.append(check_tau(r.tau, n_cells, "receptor %r tau" % r.name))
+        rises.append(_check_rise(r, taus[-1], n_cells))
     if not taus:
-        return np.zeros((n_cells, 0))
-    return np.stack(taus, axis=1)
+        return np.zeros((n_cells, 0)), np.zeros((n_cells, 0))
+    return np.stack(taus, axis=1), np.stack(rises, axis=1)
+
+
+def _check_rise(r, tau, n_cells):
+    """``tau_rise`` of one receptor, [n_cells] (NaN unless its kernel is exp2)."""
+    if r.kernel != "exp2":
+        if r.tau_rise is not None:
+            raise EngineValueError("receptor %r: tau_rise is only used by the exp2 kernel"
+                                   % r.name)
+        return np.full(n_cells, np.nan)
+    if r.tau_rise is None:
+        raise EngineValueError("receptor %r: the exp2 kernel needs tau_rise (ms)" % r.name)
+    rise = check_tau(r.tau_rise, n_cells, "receptor %r tau_rise" % r.name)
+    if np.any(rise >= tau):
+        raise EngineValueError("receptor %r: tau_rise must be below tau (the decay time "
+                               "constant)" % r.name)
+    return rise
+
+
+def exp2_factor(tau_rise, tau):
+    """NEURON Exp2Syn's peak normalisation (its ``factor``), elementwise, with its clamps
+    of ``tau_rise / tau`` to [1e-9, 0.9999]."""
+    rise = np.clip(tau_rise, tau * 1e-9, tau * 0.9999)
+    t_peak = rise * tau / (tau - rise) * np.log(tau / rise)
+    return 1.0 / (np.exp(-t_peak / tau) - np.exp(-t_peak / rise))
 
 
 def check_tau(tau, n_cells, what):
@@ -124,6 +171,10 @@ EXP_BLOCK_EXPONENT = 300.0  # largest dt*k/tau inside one closed-form block (exp
 class SynapseBank:
     """Synaptic traces of all receptors of one cell group.
 
+    Receptors map to *traces*: an ``exp2`` receptor to two ``exp`` traces (decay, then rise),
+    every other receptor to one. Arrivals come in and drive/recorded values go out per
+    receptor; inside, everything is per trace (the ``*_cols`` attributes index traces).
+
     Parameters
     ----------
     kernels : sequence of str
@@ -132,29 +183,66 @@ class SynapseBank:
         Time constants (ms).
     dt : float
     device : torch.device
+    tau_rise : ndarray [n_cells, R], optional
+        Rise time constants of the ``exp2`` receptors (ms; other columns ignored).
     """
 
-    def __init__(self, kernels, tau, dt, device):
+    def __init__(self, kernels, tau, dt, device, tau_rise=None):
         self.dt = float(dt)
         self.device = device
         self.n_cells, self.n_receptors = tau.shape
-        self.exp_cols = [i for i, k in enumerate(kernels) if k == "exp"]
-        self.alpha_cols = [i for i, k in enumerate(kernels) if k == "alpha"]
-        self.delta_cols = [i for i, k in enumerate(kernels) if k == "delta"]
+        self.kernels = tuple(kernels)
+        self.trace_receptor, self.trace_is_rise, trace_kernels = [], [], []
+        for i, k in enumerate(self.kernels):
+            for rise in ((False, True) if k == "exp2" else (False,)):
+                self.trace_receptor.append(i)
+                self.trace_is_rise.append(rise)
+                trace_kernels.append("exp" if k == "exp2" else k)
+        self.n_traces = len(trace_kernels)
+        self.expanded = self.n_traces != self.n_receptors
+        if self.expanded:
+            self._trace_src = torch.tensor(self.trace_receptor, dtype=torch.long, device=device)
+            P = np.zeros((self.n_traces, self.n_receptors))
+            P[np.arange(self.n_traces), self.trace_receptor] = 1.0
+            self._sum_traces = torch.as_tensor(P, dtype=STATE_DTYPE, device=device)
+        self.exp_cols = [i for i, k in enumerate(trace_kernels) if k == "exp"]
+        self.alpha_cols = [i for i, k in enumerate(trace_kernels) if k == "alpha"]
+        self.delta_cols = [i for i, k in enumerate(trace_kernels) if k == "delta"]
         self._delta_idx = torch.tensor(self.delta_cols, dtype=torch.long, device=device)
         self._exp_idx = torch.tensor(self.exp_cols, dtype=torch.long, device=device)
         self._alpha_idx = torch.tensor(self.alpha_cols, dtype=torch.long, device=device)
+        self.tau_rise = (np.full(tau.shape, np.nan) if tau_rise is None
+                         else np.array(tau_rise, dtype=float))
         self.set_tau(tau)
         self.reset()
 
-    def set_tau(self, tau):
-        """Set time constants (ndarray [n_cells, R], ms); state is kept."""
+    def set_tau(self, tau, tau_rise=None):
+        """Set time constants (ndarray [n_cells, R], ms; ``tau_rise`` of exp2 receptors
+        kept unless given); state is kept."""
         self.tau = np.array(tau, dtype=float)
-        tau_t = torch.as_tensor(self.tau, dtype=STATE_DTYPE, device=self.device)
+        if tau_rise is not None:
+            self.tau_rise = np.array(tau_rise, dtype=float)
+        src = np.array(self.trace_receptor, dtype=np.int64)
+        rise = np.array(self.trace_is_rise, dtype=bool)
+        trace_tau = np.where(rise, self.tau_rise[:, src], self.tau[:, src])
+        if self.expanded:
+            # arrival coefficients: +f on the decay trace, -f on the rise trace of an exp2
+            coef = np.ones((self.n_cells, self.n_traces))
+            exp2 = np.array([self.kernels[i] == "exp2" for i in src])
+            f = exp2_factor(self.tau_rise[:, src[exp2]], self.tau[:, src[exp2]])
+            coef[:, exp2] = np.where(rise[exp2], -f, f)
+            self._coef = torch.as_tensor(coef, dtype=STATE_DTYPE, device=self.device)
+            self._coef32 = self._coef.to(torch.float32)
+        tau_t = torch.as_tensor(trace_tau, dtype=STATE_DTYPE, device=self.device)
         r = self.dt / tau_t
         # exp: one-step decay factor
         self._r_exp = r[:, self.exp_cols]
         self._d_exp = torch.exp(-self._r_exp)
+        # recorded = trace(t_k-) / lag: the exp2 traces record the previous step's drive
+        exp2_trace = np.array([self.kernels[self.trace_receptor[i]] == "exp2"
+                               for i in self.exp_cols], dtype=bool)
+        lag_on = torch.as_tensor(exp2_trace, device=self.device)
+        self._rec_lag = torch.where(lag_on, self._d_exp, torch.ones_like(self._d_exp))
         self._growth = {}                     # block length -> d**-k, see _exp_window
         self._bin_weights = {}                # bin length -> weights, see integrate_binned
         # alpha: decay, dt/tau, and the first half-step contribution of an arrival
@@ -165,6 +253,20 @@ class SynapseBank:
         self._c_a = torch.exp(1.0 - h)        # A contribution at t_k + dt/2
         self._c_g = h * torch.exp(1.0 - h)    # G contribution at t_k + dt/2
 
+    def _to_traces(self, arrivals):
+        """Arrivals per receptor [K, n, R] -> per trace [K, n, T] (weighted by Exp2Syn's
+        factor, with the sign of the trace)."""
+        if not self.expanded:
+            return arrivals
+        coef = self._coef32 if arrivals.dtype == torch.float32 else self._coef
+        return arrivals.index_select(2, self._trace_src) * coef.to(arrivals.dtype)
+
+    def _to_receptors(self, values):
+        """Per-trace values [..., n, T] -> per receptor [..., n, R] (traces summed)."""
+        if not self.expanded or values is None:
+            return values
+        return values @ self._sum_traces
+
     def reset(self):
         """Zero all traces."""
         n = self.n_cells
@@ -174,12 +276,12 @@ class SynapseBank:
 
     def current_recorded(self):
         """Recorded value (pyNN.neuron convention) at the current time, [n_cells, R]."""
-        out = torch.zeros(self.n_cells, self.n_receptors, dtype=STATE_DTYPE, device=self.device)
+        out = torch.zeros(self.n_cells, self.n_traces, dtype=STATE_DTYPE, device=self.device)
         if self.exp_cols:
-            out[:, self._exp_idx] = self.g_exp
+            out[:, self._exp_idx] = self.g_exp / self._rec_lag
         if self.alpha_cols:
             out[:, self._alpha_idx] = self.g_alpha
-        return out
+        return self._to_receptors(out)
 
     def _exp_window(self, arrivals):
         """Exponential traces over a window in closed form, block by block.
@@ -224,8 +326,8 @@ class SynapseBank:
 
     @property
     def all_exp(self):
-        """True when every receptor has an exponential kernel."""
-        return len(self.exp_cols) == self.n_receptors
+        """True when every trace is exponential (``exp`` and ``exp2`` receptors only)."""
+        return len(self.exp_cols) == self.n_traces
 
     def integrate_binned(self, arrivals, m):
         """Advance all-exponential traces over one window and return only the mean drive
@@ -249,7 +351,8 @@ class SynapseBank:
         if not self.all_exp:
             raise EngineValueError("integrate_binned needs exponential kernels only")
         K = arrivals.shape[0]
-        a = arrivals.to(torch.float32).reshape(K // m, 1, m, self.n_cells, self.n_receptors)
+        a = self._to_traces(arrivals.to(torch.float32)).reshape(K // m, 1, m, self.n_cells,
+                                                                  self.n_traces)
         per_arrival, from_start, decay = self._binned_weights(m)
         contrib, carried = (a * per_arrival).sum(2).to(STATE_DTYPE).unbind(1)  # [K/m, n, R]
         out = torch.empty_like(contrib)
@@ -258,7 +361,7 @@ class SynapseBank:
             out[b] = from_start * g + contrib[b]
             g = decay * g + carried[b]
         self.g_exp = g
-        return out
+        return self._to_receptors(out)
 
     def integrate(self, arrivals, with_recorded=True):
         """Advance all traces over one window.
@@ -278,29 +381,31 @@ class SynapseBank:
             Value pyNN.neuron records at each ``t_k`` (None unless ``with_recorded``;
             for delta receptors the jump rate of the step).
         """
-        a = arrivals.to(STATE_DTYPE)
-        parts = []                              # (column index, drive, recorded)
+        a = self._to_traces(arrivals.to(STATE_DTYPE))
+        parts = []                              # (trace index, drive, recorded)
         if self.exp_cols:
-            only = len(self.exp_cols) == self.n_receptors
+            only = len(self.exp_cols) == self.n_traces
             ae = a if only else a.index_select(2, self._exp_idx)
             de_out = self._exp_window(ae)
             self.g_exp = de_out[-1] * self._d_exp
-            parts.append((self._exp_idx, de_out, de_out - ae))
+            parts.append((self._exp_idx, de_out, (de_out - ae) / self._rec_lag))
         if self.alpha_cols:
             parts.append((self._alpha_idx,) + self._alpha_window(
                 a.index_select(2, self._alpha_idx)))
         if self.delta_cols:
             jumps = a.index_select(2, self._delta_idx) / self.dt
             parts.append((self._delta_idx, jumps, jumps))
-        if len(parts) == 1 and parts[0][1].shape[2] == self.n_receptors:
+        if len(parts) == 1 and parts[0][1].shape[2] == self.n_traces:
             _, drive, recorded = parts[0]       # one kernel only: no copy
-            return drive, recorded if with_recorded else None
+            return (self._to_receptors(drive),
+                    self._to_receptors(recorded) if with_recorded else None)
         drive = torch.zeros(a.shape, dtype=STATE_DTYPE, device=self.device)
         recorded = torch.zeros_like(drive)
         for idx, d_out, r_out in parts:
             drive.index_copy_(2, idx, d_out)
             recorded.index_copy_(2, idx, r_out)
-        return drive, recorded if with_recorded else None
+        return (self._to_receptors(drive),
+                self._to_receptors(recorded) if with_recorded else None)
 
     def _alpha_window(self, aa):
         """Alpha traces over a window, step by step: (drive, recorded), [K, n, R_alpha]."""

@@ -38,7 +38,7 @@ class FakeRuntime:
         vs, sp = [], []
         a = self.native_dt / self.tau_m
         for s in range(n_steps):
-            inp = sum(self.gains[c] * drive[s, :, i] for i, c in enumerate(self.drive_channels))
+            inp = sum(self.gains.get(c, 0.0) * drive[s, :, i] for i, c in enumerate(self.drive_channels))
             v_new = v + a * (self.v_rest - v + inp)
             fr = torch.arange(1, self.substeps + 1, device=self.device, dtype=v.dtype)
             bins = v[None] + (fr / self.substeps)[:, None] * (v_new - v)[None]

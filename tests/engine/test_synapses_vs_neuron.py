@@ -104,3 +104,96 @@ def test_binned_exp_drive_equals_mean_of_per_step_drive(dt, steps_per_bin):
         np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(binned.g_exp.numpy(), per_step.g_exp.numpy(), rtol=1e-6,
                                atol=1e-12)
+
+
+def neuron_exp2_g(dt, receptors, events, t_stop):
+    """NEURON's own Exp2Syn conductances (uS) of one section, recorded every dt from t=0.
+
+    ``receptors``: {name: (tau_rise, tau)}; ``events``: [(name, t, weight)].
+    """
+    from neuron import h
+    h.load_file("stdrun.hoc")
+    soma = h.Section(name="exp2_soma")
+    soma.insert("pas")
+    syns, vecs, netcons = {}, {}, []
+    for name, (tau1, tau2) in receptors.items():
+        syn = syns[name] = h.Exp2Syn(soma(0.5))
+        syn.tau1, syn.tau2 = tau1, tau2
+        vecs[name] = h.Vector().record(syn._ref_g)
+    for name, t, w in events:
+        nc = h.NetCon(None, syns[name])
+        nc.weight[0] = w
+        netcons.append((nc, t))
+    handler = h.FInitializeHandler(lambda: [nc.event(t) for nc, t in netcons])  # noqa: F841
+    h.dt = dt
+    h.finitialize(-65.0)
+    h.continuerun(t_stop)
+    return {name: np.array(v) for name, v in vecs.items()}
+
+
+@pytest.mark.parametrize("dt", [0.1, 0.025])
+def test_exp2_receptors_match_neuron_exp2syn(neuron_sim, dt):
+    """Dual-exponential receptors (hnn-core's AMPA/NMDA kinetics) feeding runtime-named
+    channels, next to an exp receptor: recorded traces equal NEURON's Exp2Syn g to ~1e-7
+    (Exp2Syn's peak normalisation included), and the drive is summed per channel."""
+    kinetics = {"tuft.ampa": (0.5, 5.0), "tuft.nmda": (1.0, 20.0)}
+    spikes = [[1.0, 2.5, 7.3], [2.5, 4.0]]
+    conns = [(0, "tuft.ampa", 0.01, 0.1), (1, "tuft.ampa", 0.02, 2.7),
+             (0, "tuft.nmda", 0.004, 1.0), (1, "tuft.nmda", 0.002, 0.1)]
+
+    def build(record_receptors):
+        eng = Engine(dt=dt, min_delay=dt)
+        channels = ("tuft.ampa", "tuft.nmda", "g_inh")
+        rec = [ReceptorSpec(name, "conductance", "exp2", tau, name, tau_rise=rise)
+               for name, (rise, tau) in kinetics.items()]
+        rec.append(ReceptorSpec("inhibitory", "conductance", "exp", TAU_I, "g_inh"))
+        g = eng.add_cell_group(FakeRuntime(channels=channels), 1, rec)
+        s = eng.add_spike_source_group("array", 2,
+                                       {"spike_times": [np.array(x) for x in spikes]})
+        for name in kinetics:
+            c = [x for x in conns if x[1] == name]
+            eng.add_projection(s, [x[0] for x in c], g, [0] * len(c), name,
+                               [x[2] for x in c], [x[3] for x in c])
+        eng.add_projection(s, [0], g, [0], "inhibitory", [0.01], [0.3])
+        for name in kinetics if record_receptors else ():
+            eng.record(g, name)
+        eng.record(g, "drive_tuft.ampa")
+        eng.run_until(20.0)
+        return eng, g
+
+    eng, g = build(record_receptors=True)
+    events = [(name, spikes[i][j] + d, w) for i, name, w, d in conns
+              for j in range(len(spikes[i]))]
+    ref = neuron_exp2_g(dt, kinetics, events, 20.0)
+    for name in kinetics:
+        got = eng.get_signal(g, name)[0][:, 0]
+        assert got.shape == ref[name].shape == (int(round(20.0 / dt)) + 1,)
+        assert ref[name].max() > 0
+        np.testing.assert_allclose(got, ref[name], rtol=0, atol=1e-6 * ref[name].max())
+    # a single isolated event peaks at its weight (Exp2Syn's normalisation)
+    assert ref["tuft.ampa"][:int(2.5 / dt)].max() == pytest.approx(0.01, rel=0.02)
+    # the closed-form binned drive (nothing recorded) equals the step-by-step one
+    drive = eng.get_signal(g, "drive_tuft.ampa")[0][:, 0]
+    eng_binned, g_binned = build(record_receptors=False)
+    drive_binned = eng_binned.get_signal(g_binned, "drive_tuft.ampa")[0][:, 0]
+    assert drive.max() > 0
+    np.testing.assert_allclose(drive_binned, drive, rtol=1e-6, atol=1e-12)
+
+
+def test_exp2_receptor_validation():
+    eng = Engine(dt=0.1)
+    with pytest.raises(ValueError, match="exp2 kernel needs tau_rise"):
+        eng.add_cell_group(FakeRuntime(channels=("a",)), 1,
+                           [ReceptorSpec("a", "conductance", "exp2", 5.0, "a")])
+    with pytest.raises(ValueError, match="tau_rise must be below tau"):
+        eng.add_cell_group(FakeRuntime(channels=("a",)), 1,
+                           [ReceptorSpec("a", "conductance", "exp2", 5.0, "a", tau_rise=6.0)])
+    with pytest.raises(ValueError, match="tau_rise is only used by the exp2 kernel"):
+        eng.add_cell_group(FakeRuntime(channels=("a",)), 1,
+                           [ReceptorSpec("a", "conductance", "exp", 5.0, "a", tau_rise=1.0)])
+    with pytest.raises(ValueError, match="a current receptor cannot feed channel 'a'"):
+        eng.add_cell_group(FakeRuntime(channels=("a", "i_inj")), 1,
+                           [ReceptorSpec("x", "current", "exp", 5.0, "a")])
+    with pytest.raises(ValueError, match="a conductance receptor cannot feed channel 'i_inj'"):
+        eng.add_cell_group(FakeRuntime(channels=("a", "i_inj")), 1,
+                           [ReceptorSpec("x", "conductance", "exp", 5.0, "i_inj")])
