@@ -77,8 +77,8 @@ class PackedClosedLoop:
 
         Returns
         -------
-        out : Tensor [N, 2 * substeps]
-            Read-out (v, then spike logits).
+        out : Tensor [N, (2 + n_extra) * substeps]
+            Read-out (v, spike logits, extra outputs; see ``SurrogateNet.split_readout``).
         """
         s_in, gates, tmp = buffers["s_in"], buffers["gates"], buffers["tmp"]
         torch.addmm(pre, fed_frames, self.w_fed, out=s_in).sigmoid_()

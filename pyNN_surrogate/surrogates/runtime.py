@@ -105,9 +105,14 @@ class SurrogateRuntime:
         self._scales = torch.tensor(
             [ch["normalisation"]["scale"] for ch in card["drive_channels"]],
             device=self.device, dtype=dtype)
-        vout = card["outputs"]["v"]
-        self._v_offset = float(vout["offset"])
-        self._v_scale = float(vout["scale"])
+        self.output_names = tuple(card["outputs"])
+        if not self.output_names or self.output_names[0] != "v" \
+                or len(self.output_names) != 1 + net.n_extra:
+            raise ValueError(f"card outputs {self.output_names} do not match the network: "
+                             f"'v' first, then its {net.n_extra} extra output(s)")
+        self._offsets = [float(card["outputs"][k]["offset"]) for k in self.output_names]
+        self._scales_out = [float(card["outputs"][k]["scale"]) for k in self.output_names]
+        self._v_offset, self._v_scale = self._offsets[0], self._scales_out[0]
         self.threshold = float(card["spike_threshold"])
         self._conditions = condition_entries(card)
         self.condition_names = tuple(e["name"] for e in self._conditions)
@@ -150,7 +155,8 @@ class SurrogateRuntime:
             after = torch.cat([s.flatten() for s in state[1:3]])
             if float((after - before).abs().max()) < SETTLE_TOL:
                 break
-        v_rest = self._v_offset + self._v_scale * v[-1, :, -1].double().cpu().numpy()
+        v_last = v[-1, :, self.substeps - 1].double().cpu().numpy()
+        v_rest = self._v_offset + self._v_scale * v_last
         return state[:3], v_rest
 
     def _rest_of(self, z):
@@ -208,7 +214,8 @@ class SurrogateRuntime:
         Returns
         -------
         out : dict
-            ``"v"``: Tensor [n_steps * substeps, n_cells], mV, at the end of each output bin.
+            ``"v"``: Tensor [n_steps * substeps, n_cells], mV, at the end of each output bin;
+            the same for every other output of the card (its own units).
         spikes : Tensor [n_steps * substeps, n_cells] (bool)
         state : tuple
         """
@@ -225,9 +232,11 @@ class SurrogateRuntime:
             v, logits, net_state = self.net(x, state[:4])
             spikes, last = detect_spikes(logits, net_state[3], self.threshold)
             fed = state[5]
-        v = self._v_offset + self._v_scale * v
-        return ({"v": flatten_bins(v)}, flatten_bins(spikes),
-                net_state[:3] + (last, cond, fed))
+        s = self.substeps
+        out = {name: flatten_bins(offset + scale * v[..., k * s:(k + 1) * s])
+               for k, (name, offset, scale) in enumerate(zip(self.output_names, self._offsets,
+                                                             self._scales_out))}
+        return out, flatten_bins(spikes), net_state[:3] + (last, cond, fed)
 
 
 def build_net(card):

@@ -100,10 +100,33 @@ def conditioning_section(cell, params):
              "trial, uniformly in the transform, under the constraints")
 
 
+def output_units(name):
+    """Units of an analog output: ``v`` and ``v.<section>`` mV, ``ca.<section>`` mM (Ca
+    concentration), ``dipole`` nAm."""
+    if name == "v" or name.startswith("v."):
+        return "mV"
+    if name.startswith("ca."):
+        return "mM"
+    if name == "dipole":
+        return "nAm"
+    raise ValueError(f"unknown analog output {name!r}: expected v, v.<section>, ca.<section> "
+                     "or dipole")
+
+
+def output_entries(trained):
+    """The card's ``outputs``: v, then every extra analog output, with its normalisation."""
+    _, v_offset, v_scale = trained["norm"]
+    entries = {"v": (v_offset, v_scale), **trained.get("extra_norm", {})}
+    return {name: dict(units=output_units(name), offset=offset, scale=scale,
+                       formula=f"{name} = offset + scale * {name}_norm, at the end of each "
+                               "output bin")
+            for name, (offset, scale) in entries.items()}
+
+
 def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt_seconds,
                v_rest=None):
     """Assemble the card of a freshly trained surrogate (without evaluation numbers)."""
-    scales, v_offset, v_scale = trained["norm"]
+    scales = trained["norm"][0]
     net = trained["net"]
     params = cell_parameters(config)
     card = {
@@ -124,10 +147,8 @@ def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt
                            "Time; exp-synapse conductance g(t_k+), arrivals at t_k "
                            "included); the network sees the native_dt / drive_dt bins of a "
                            "native step as one input frame (bin-major, channel-minor)",
-        "outputs": {"v": dict(units="mV", offset=v_offset, scale=v_scale,
-                              formula="v = offset + scale * v_norm, at the end of each "
-                                      "output bin")},
-        "recordables": ["v"],
+        "outputs": output_entries(trained),
+        "recordables": list(output_entries(trained)),
         "spike_threshold": trained["threshold"],
         "spike_rule": "per native step take the highest bin logit; the step spikes in "
                       "that bin when it exceeds spike_threshold and the previous step's did "
