@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pyNN_surrogate.training.hnn_groundtruth import (
-    L5_LAYOUT, L23_LAYOUT, CellLayout, SiteGroup, check_trial, exp2_conductance,
+    L5_LAYOUT, L23_LAYOUT, CellLayout, SiteGroup, check_trial, exp2_conductance, resample,
     simulate_in_subprocess)
 
 DT = 0.025
@@ -35,11 +35,10 @@ def test_layout_and_trial_validation_errors():
         check_trial(L5_LAYOUT, dict(duration=100.0, inputs={"basal.ampa": ([5.0, 1.0], 0.001)}))
 
 
-def test_l5_ground_truth_rest_synaptic_drive_and_current_step():
-    """hnn-core's L5 pyramidal cell, three trials in one run: no input (stays at rest, no
-    spikes), tuft AMPA input (the recorded channel conductance is exactly HNN's Exp2Syn
-    kernel summed over the group's sites), and a 1 nA somatic step (repeated spikes; the
-    dipole, dendritic v and calcium respond)."""
+@pytest.fixture(scope="module")
+def l5_run():
+    """hnn-core's L5 pyramidal cell, three 150 ms trials in one run: no input, tuft AMPA
+    input, and a 1 nA somatic current step from 20 to 120 ms."""
     rng = np.random.default_rng(0)
     duration = 150.0
     times = np.round(np.sort(rng.uniform(0, duration, 40)) / DT) * DT
@@ -47,7 +46,15 @@ def test_l5_ground_truth_rest_synaptic_drive_and_current_step():
               dict(duration=duration, inputs={"apical_tuft.ampa": (times, 0.002)}),
               dict(duration=duration, inputs={},
                    current=(np.array([20.0, 120.0]), np.array([1.0, 0.0])))]
-    out = simulate_in_subprocess(L5_LAYOUT, trials, dt=DT, settle=300.0)
+    return trials, times, simulate_in_subprocess(L5_LAYOUT, trials, dt=DT, settle=300.0)
+
+
+def test_l5_ground_truth_rest_synaptic_drive_and_current_step(l5_run):
+    """No input: the cell stays at rest without spikes; tuft AMPA input: the recorded channel
+    conductance is exactly HNN's Exp2Syn kernel summed over the group's sites; the current
+    step: repeated spikes, and the dipole, dendritic v and calcium respond."""
+    trials, times, out = l5_run
+    duration = trials[0]["duration"]
     n = int(round(duration / DT)) + 1
     for key in ("v", "dipole", "v.apical_tuft", "ca.soma", *L5_LAYOUT.channels):
         assert out[key].shape == (3, n), key
@@ -67,3 +74,36 @@ def test_l5_ground_truth_rest_synaptic_drive_and_current_step():
     assert np.ptp(out["dipole"][2]) > 10 * np.ptp(out["dipole"][0])
     assert out["v.apical_tuft"][2].max() > rest.max() + 5.0
     assert out["ca.soma"][2].max() > 2 * out["ca.soma"][0].max() > 0
+
+
+def test_l5_ground_truth_resampled_to_training_data(l5_run):
+    """The training data follow the engine's conventions: a site channel's drive bin is the
+    mean of Exp2Syn's kernel from each event's time on (NEURON applies during a step what it
+    records at the step's end), the somatic current channel is the step function, v and the
+    extra outputs are end-of-bin samples, and every spike lands in its bin."""
+    trials, times, out = l5_run
+    data = resample(L5_LAYOUT, out, trials, dt=DT, native_dt=0.5, output_dt=0.1)
+    n_steps = 300
+    assert data["channels"] == L5_LAYOUT.channels + ("i_inj",)
+    assert data["drive"].shape == (3, n_steps, 19)
+    assert data["v"].shape == (3, 5 * n_steps)
+    assert set(data["extra"]) == {"v.basal_2", "v.apical_1", "v.apical_tuft", "ca.soma",
+                                  "ca.apical_1", "ca.apical_tuft", "dipole"}
+
+    t = np.arange(int(round(150.0 / DT))) * DT
+    kernel = exp2_conductance(times, 0.002, 0.5, 5.0, t)               # from each event on
+    want = kernel.reshape(n_steps, 20).mean(1)
+    got = data["drive"][1, :, L5_LAYOUT.channels.index("apical_tuft.ampa")]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * want.max())
+
+    current = data["drive"][2, :, -1]
+    assert np.all(current[40:240] == 1.0) and np.all(current[:40] == 0.0)
+    assert np.all(current[240:] == 0.0) and np.all(data["drive"][0] == 0.0)
+
+    np.testing.assert_array_equal(data["v"][2],
+                                  out["v"][2][4::4][:5 * n_steps].astype(np.float32))
+    np.testing.assert_array_equal(data["extra"]["dipole"][2],
+                                  out["dipole"][2][4::4][:5 * n_steps].astype(np.float32))
+    spikes = out["spikes"][2]
+    assert data["spike_counts"][2] == len(spikes) == data["spike_bins"][2].sum()
+    assert np.all(data["spike_bins"][2][np.floor(spikes / 0.1 + 1e-6).astype(int)] == 1)

@@ -265,6 +265,62 @@ def simulate_in_subprocess(layout, trials, dt=0.025, settle=200.0, seed=0):
         return pool.submit(simulate, layout, trials, dt, settle, seed).result()
 
 
+INJECTED = "i_inj"       # drive channel of the somatic current (nA), after the site channels
+
+
+def resample(layout, raw, trials, dt, native_dt, output_dt, drive_dt=None):
+    """Turn :func:`simulate` output into surrogate training data (the point cells' format).
+
+    The drive of a site channel during step ``[t_k, t_k + dt)`` is what NEURON applies then:
+    Exp2Syn's ``g`` is assigned in BREAKPOINT, so that is the value recorded at ``t_{k+1}``
+    (the engine's ``exp2`` convention). The somatic current is the step function's value at
+    ``t_k`` (a change at ``t_k`` included). Drive bins (``drive_dt``, default ``native_dt``)
+    average the ``dt`` samples inside them; v and the extra outputs are sampled at the end of
+    every ``output_dt`` bin; a spike at ``t`` falls in bin ``floor(t / output_dt)``.
+
+    Returns
+    -------
+    dict
+        ``drive`` [n, n_drive_bins, n_channels] (channels ``layout.channels`` then
+        ``"i_inj"``), ``v`` [n, n_bins] (mV), ``extra`` {``v.<section>``, ``ca.<section>``,
+        ``dipole``: [n, n_bins]}, ``spike_bins`` [n, n_bins] (uint8), ``spike_times`` (flat)
+        and ``spike_counts`` [n].
+    """
+    from .groundtruth import current_trace
+
+    drive_dt = native_dt if drive_dt is None else drive_dt
+    per_drive, per_bin = (int(round(x / dt)) for x in (drive_dt, output_dt))
+    n_samples = raw["v"].shape[1]
+    n_steps = int(round((n_samples - 1) * dt / native_dt))
+    n_bins = n_steps * int(round(native_dt / output_dt))
+    n_drive = n_steps * int(round(native_dt / drive_dt))
+    n = raw["v"].shape[0]
+    t = np.arange(n_samples - 1) * dt
+    currents = []
+    for trial in trials:
+        if trial.get("current") is None:
+            currents.append(np.zeros(n_samples - 1))
+        else:
+            currents.append(current_trace(*(np.asarray(a, float) for a in trial["current"]), t))
+    exact = [np.asarray(raw[ch], np.float64)[:, 1:] for ch in layout.channels]
+    exact.append(np.stack(currents))
+    drive = np.stack([x[:, :n_drive * per_drive].reshape(n, n_drive, per_drive).mean(-1)
+                      for x in exact], axis=-1).astype(np.float32)
+    end_of_bins = slice(per_bin, (n_bins + 1) * per_bin, per_bin)
+    readouts = [f"v.{s}" for s in layout.dendritic_readouts] \
+        + [f"ca.{s}" for s in layout.calcium_readouts] + ["dipole"]
+    extra = {k: raw[k][:, end_of_bins].astype(np.float32) for k in readouts}
+    bins = np.zeros((n, n_bins), np.uint8)
+    for i, st in enumerate(raw["spikes"]):
+        b = np.floor(np.asarray(st) / output_dt + 1e-6).astype(int)
+        bins[i, b[b < n_bins]] = 1
+    counts = np.array([len(s) for s in raw["spikes"]])
+    flat = np.concatenate(raw["spikes"]) if n else np.zeros(0)
+    return dict(drive=drive, v=raw["v"][:, end_of_bins].astype(np.float32), extra=extra,
+                spike_bins=bins, spike_times=flat, spike_counts=counts,
+                channels=layout.channels + (INJECTED,))
+
+
 def exp2_conductance(times, weight, tau1, tau2, t):
     """Conductance of NEURON's ``Exp2Syn`` (peak-normalised difference of exponentials) at
     times ``t`` for input events whose kernels start at ``times``.
