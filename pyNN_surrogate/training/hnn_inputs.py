@@ -23,15 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .groundtruth import _draw_current, _log_uniform, _poisson_train, _rate_profile
+from ..surrogates.layouts import HNN_KINETICS
 from .hnn_groundtruth import check_trial
 
 # Event weights (uS) per receptor, log-uniform: HNN's drives use weights of this order per
 # synapse (hnn-core's default evoked and Poisson drives, 1e-4 to 1e-2 uS).
 EVENT_WEIGHTS = {"ampa": (2e-4, 4e-3), "nmda": (1e-4, 2e-3),
                  "gabaa": (5e-4, 1e-2), "gabab": (2e-4, 4e-3)}
-# HNN's synapse kinetics (tau1, tau2 in ms; ``cell.synapses`` of both pyramidal cells).
-HNN_KINETICS = {"ampa": (0.5, 5.0), "nmda": (1.0, 20.0), "gabaa": (0.5, 5.0),
-                "gabab": (1.0, 20.0)}
 # Mean conductance (uS) of one channel at drive level 1.
 MEAN_CONDUCTANCE = {"ampa": 2e-3, "nmda": 5e-4, "gabaa": 2e-3, "gabab": 5e-4}
 MAX_RATE = 5000.0          # Hz, cap on one merged train (the weight grows above it)
@@ -98,7 +96,7 @@ def _channel_train(rng, config, receptor, level):
     """Event times (ms) and weight (uS) of one channel at drive ``level``."""
     weight = _log_uniform(rng, *EVENT_WEIGHTS[receptor])
     mean = MEAN_CONDUCTANCE[receptor] * level * _log_uniform(rng, 0.3, 3.0)
-    area = exp2_area(*HNN_KINETICS[receptor])
+    area = exp2_area(HNN_KINETICS[receptor]["tau1"], HNN_KINETICS[receptor]["tau2"])
     rate = mean / (weight * area * 1e-3)
     if rate > MAX_RATE:
         rate, weight = MAX_RATE, mean / (MAX_RATE * area * 1e-3)
