@@ -107,3 +107,24 @@ def test_l5_ground_truth_resampled_to_training_data(l5_run):
     spikes = out["spikes"][2]
     assert data["spike_counts"][2] == len(spikes) == data["spike_bins"][2].sum()
     assert np.all(data["spike_bins"][2][np.floor(spikes / 0.1 + 1e-6).astype(int)] == 1)
+
+
+def test_hnn_data_set_is_cached_and_independent_of_chunking(tmp_path):
+    """A tiny L2/3 data set: generated in two chunks (two NEURON processes) it equals the one
+    generated in one chunk, and the second call loads it from the cache."""
+    from pyNN_surrogate.training.hnn_dataset import HNNDataConfig, generate_hnn
+    from pyNN_surrogate.training.hnn_inputs import HNNInputConfig
+
+    config = HNNDataConfig("HNN_L23Pyramidal",
+                           HNNInputConfig(n_trials=3, duration=60.0, seed=5, p_silent=0.0,
+                                          p_current_only=0.0, exc_level=(4.0, 8.0)),
+                           settle=100.0)
+    one = generate_hnn(config, cache_dir=tmp_path / "a", chunk_trials=3, verbose=False)
+    two = generate_hnn(config, cache_dir=tmp_path / "b", chunk_trials=2, verbose=False)
+    for key in ("drive", "v", "spike_bins"):
+        np.testing.assert_array_equal(one[key], two[key])
+    assert one["drive"].shape == (3, 120, 19) and one["drive"][..., :-1].max() > 0
+    assert set(one["extra"]) == {"v.basal_2", "v.apical_1", "v.apical_tuft", "dipole"}
+    cached = generate_hnn(config, cache_dir=tmp_path / "a", verbose=False)
+    np.testing.assert_array_equal(cached["extra"]["dipole"], one["extra"]["dipole"])
+    assert cached["channels"] == one["channels"] and list(cached["kind"]) == list(one["kind"])

@@ -66,9 +66,12 @@ def build_cells(layout, trials, rng):
                 syns[f"{group_name}.{rec}"].append(
                     cell.syn_create(secs[sec](x), **cell.synapses[rec]))
         keep = []
+        # a trial's own seed (if any) makes its site assignment independent of chunking
+        trial_rng = (np.random.default_rng(trial["site_seed"]) if "site_seed" in trial
+                     else rng)
         for ch, (times, weight) in trial["inputs"].items():
             times = np.asarray(times, float)
-            site_of = rng.integers(len(syns[ch]), size=len(times))
+            site_of = trial_rng.integers(len(syns[ch]), size=len(times))
             for k, syn in enumerate(syns[ch]):
                 vec = h.Vector(times[site_of == k] + trial["settle"])
                 stim = h.VecStim()
@@ -132,12 +135,15 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
         con.record(spike_vecs[-1][0])
     h.dt, h.steps_per_ms, h.celsius = dt, 1.0 / dt, layout.celsius
     h.finitialize()                     # keeps hnn-core's per-section initial v (v0)
-    h.continuerun(settle + duration + 0.5 * dt)
+    h.continuerun(settle + duration + 2.5 * dt)     # a margin against rounding of t
     i0 = int(round(settle / dt))
     n_samples = int(round(duration / dt)) + 1
     out = {}
     for vecs in records:
         row = {k: np.array(v)[i0:i0 + n_samples] for k, v in vecs.items()}
+        short = [k for k, v in row.items() if len(v) != n_samples]
+        if short:
+            raise RuntimeError(f"NEURON recorded fewer than {n_samples} samples of {short}")
         row["dipole"] = row["dipole"] * 1e-6                          # fAm -> nAm
         for ch in layout.channels:
             parts = [row.pop(k) for k in list(row) if k.startswith(f"g:{ch}:")]
@@ -145,7 +151,8 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
         for k, v in row.items():
             out.setdefault(k, []).append(v)
     out = {k: np.stack(v) for k, v in out.items()}
-    out["spikes"] = [np.array(vec)[np.array(vec) >= settle] - settle for vec, _ in spike_vecs]
+    times = [np.array(vec) - settle for vec, _ in spike_vecs]
+    out["spikes"] = [t[(t >= 0) & (t < duration)] for t in times]
     return out
 
 
