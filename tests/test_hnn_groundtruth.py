@@ -128,3 +128,21 @@ def test_hnn_data_set_is_cached_and_independent_of_chunking(tmp_path):
     cached = generate_hnn(config, cache_dir=tmp_path / "a", verbose=False)
     np.testing.assert_array_equal(cached["extra"]["dipole"], one["extra"]["dipole"])
     assert cached["channels"] == one["channels"] and list(cached["kind"]) == list(one["kind"])
+
+
+def test_drive_from_events_equals_neurons_recorded_conductance():
+    """Off-grid input times on several channels: the drive computed from the events (nearest
+    grid point, Exp2Syn kernel) equals the one from NEURON's recorded conductances."""
+    rng = np.random.default_rng(2)
+    duration = 80.0
+    trials = [dict(duration=duration, site_seed=k, inputs={
+        "basal.ampa": (np.sort(rng.uniform(1, duration - 1, 30)), 0.001),
+        "apical_tuft.nmda": (np.sort(rng.uniform(1, duration - 1, 20)), 0.0005),
+        "soma.gabaa": (np.sort(rng.uniform(1, duration - 1, 10)), 0.002)}) for k in range(2)]
+    raw = simulate_in_subprocess(L23_LAYOUT, trials, dt=DT, settle=50.0)
+    recorded = resample(L23_LAYOUT, raw, trials, DT, 0.5, 0.1, drive_dt=DT)
+    events_only = {k: v for k, v in raw.items() if k not in L23_LAYOUT.channels}
+    computed = resample(L23_LAYOUT, events_only, trials, DT, 0.5, 0.1, drive_dt=DT)
+    assert recorded["drive"].max() > 0
+    np.testing.assert_allclose(computed["drive"], recorded["drive"], rtol=0,
+                               atol=1e-5 * recorded["drive"].max())

@@ -68,7 +68,8 @@ def _simulate_and_resample(config, trials, seed):
     """One chunk: simulate in this (fresh) process and resample."""
     from .hnn_groundtruth import resample, simulate
 
-    raw = simulate(config.layout, trials, dt=config.dt, settle=config.settle, seed=seed)
+    raw = simulate(config.layout, trials, dt=config.dt, settle=config.settle, seed=seed,
+                   record_conductance=False)       # drive from the events, exactly
     return resample(config.layout, raw, trials, config.dt, config.native_dt, config.output_dt,
                     config.drive_dt)
 

@@ -25,8 +25,8 @@ channel (uS, NEURON's recorded ``g`` of the ``Exp2Syn``s summed per channel).
 
 import numpy as np
 
-from ..surrogates.layouts import (INHIBITORY, L5_LAYOUT, L23_LAYOUT, RECEPTORS,  # noqa: F401
-                                  CellLayout, SiteGroup)
+from ..surrogates.layouts import (HNN_KINETICS, INHIBITORY, L5_LAYOUT,  # noqa: F401
+                                  L23_LAYOUT, RECEPTORS, CellLayout, SiteGroup)
 
 
 def check_trial(layout, trial):
@@ -90,7 +90,7 @@ def build_cells(layout, trials, rng):
     return built
 
 
-def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
+def simulate(layout, trials, dt=0.025, settle=200.0, seed=0, record_conductance=True):
     """Simulate trials (one cell each) in one NEURON run, in this process.
 
     Parameters
@@ -101,7 +101,12 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
     dt, settle : float
         Fixed time step and input-free settling time (ms, discarded).
     seed : int
-        Seeds the spread of input events over a group's sites.
+        Seeds the spread of input events over a group's sites (trials without a
+        ``site_seed``).
+    record_conductance : bool
+        Record every synapse's conductance and return the channel sums. Without it the
+        drive is computed from the input events (:func:`channel_drive`), which is exact and
+        much cheaper.
 
     Returns
     -------
@@ -126,8 +131,9 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
         rec.update({f"v.{s}": secs[s](0.5)._ref_v for s in layout.dendritic_readouts})
         rec.update({f"ca.{s}": secs[s](0.5)._ref_cai for s in layout.calcium_readouts})
         vecs = {k: h.Vector().record(ref, dt) for k, ref in rec.items()}
-        vecs.update({f"g:{ch}:{i}": h.Vector().record(syn._ref_g, dt)
-                     for ch, syns in b["syns"].items() for i, syn in enumerate(syns)})
+        if record_conductance:
+            vecs.update({f"g:{ch}:{i}": h.Vector().record(syn._ref_g, dt)
+                         for ch, syns in b["syns"].items() for i, syn in enumerate(syns)})
         records.append(vecs)
         con = h.NetCon(secs["soma"](0.5)._ref_v, None, sec=secs["soma"])
         con.threshold = layout.spike_threshold
@@ -145,7 +151,7 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
         if short:
             raise RuntimeError(f"NEURON recorded fewer than {n_samples} samples of {short}")
         row["dipole"] = row["dipole"] * 1e-6                          # fAm -> nAm
-        for ch in layout.channels:
+        for ch in layout.channels if record_conductance else ():
             parts = [row.pop(k) for k in list(row) if k.startswith(f"g:{ch}:")]
             row[ch] = np.sum(parts, axis=0)
         for k, v in row.items():
@@ -156,17 +162,49 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
     return out
 
 
-def simulate_in_subprocess(layout, trials, dt=0.025, settle=200.0, seed=0):
+def simulate_in_subprocess(layout, trials, dt=0.025, settle=200.0, seed=0,
+                           record_conductance=True):
     """:func:`simulate` in a fresh spawned process (safe next to pyNN.neuron)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(simulate, layout, trials, dt, settle, seed).result()
+        return pool.submit(simulate, layout, trials, dt, settle, seed,
+                           record_conductance).result()
 
 
 INJECTED = "i_inj"       # drive channel of the somatic current (nA), after the site channels
+EXP_BLOCK_EXPONENT = 300.0   # longest span (in units of tau) of one closed-form block
+
+
+def _exp_trace(arrivals, decay):
+    """``g_k = decay * g_{k-1} + arrivals_k`` (g_-1 = 0) in closed form, block by block."""
+    n = len(arrivals)
+    out = np.empty(n)
+    rate = -np.log(decay)
+    block = max(1, int(EXP_BLOCK_EXPONENT / rate))
+    carry = 0.0
+    for start in range(0, n, block):
+        a = arrivals[start:start + block]
+        grow = np.exp(rate * np.arange(len(a)))
+        out[start:start + len(a)] = (carry + np.cumsum(a * grow)) / grow
+        carry = out[start + len(a) - 1] * decay
+    return out
+
+
+def channel_drive(times, weight, tau1, tau2, dt, n):
+    """Exact Exp2Syn drive (uS) of one channel on the ``dt`` grid, ``[n]``: the value NEURON
+    applies during step ``[t_k, t_k + dt)``, arrivals at ``t_k`` included (the engine's
+    ``exp2`` convention). An event at time ``t`` arrives at the nearest grid point, as
+    NEURON's fixed step delivers it."""
+    from ..engine.synapses import exp2_factor
+
+    counts = np.bincount(np.rint(np.asarray(times, float) / dt).astype(np.int64),
+                         minlength=n)[:n] * float(weight)
+    factor = float(exp2_factor(np.array(tau1), np.array(tau2)))
+    return factor * (_exp_trace(counts, np.exp(-dt / tau2))
+                     - _exp_trace(counts, np.exp(-dt / tau1)))
 
 
 def resample(layout, raw, trials, dt, native_dt, output_dt, drive_dt=None):
@@ -203,7 +241,15 @@ def resample(layout, raw, trials, dt, native_dt, output_dt, drive_dt=None):
             currents.append(np.zeros(n_samples - 1))
         else:
             currents.append(current_trace(*(np.asarray(a, float) for a in trial["current"]), t))
-    exact = [np.asarray(raw[ch], np.float64)[:, 1:] for ch in layout.channels]
+    exact = []
+    for ch in layout.channels:
+        if ch in raw:                   # recorded: NEURON applies during a step what it
+            exact.append(np.asarray(raw[ch], np.float64)[:, 1:])     # records at its end
+            continue
+        k = HNN_KINETICS[ch.split(".")[1]]
+        exact.append(np.stack([
+            channel_drive(*trial["inputs"][ch], k["tau1"], k["tau2"], dt, n_samples - 1)
+            if ch in trial["inputs"] else np.zeros(n_samples - 1) for trial in trials]))
     exact.append(np.stack(currents))
     drive = np.stack([x[:, :n_drive * per_drive].reshape(n, n_drive, per_drive).mean(-1)
                       for x in exact], axis=-1).astype(np.float32)
