@@ -127,3 +127,50 @@ def test_detailed_cell_domain_and_missing_output_are_refused(tmp_path, monkeypat
             sim.Population(1, sim.HNN_L5Pyramidal())
     finally:
         sim.end()
+
+
+def load_example():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "examples" / "l5_microcircuit.py"
+    spec = importlib.util.spec_from_file_location("l5_microcircuit", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_microcircuit_connectivity_has_reciprocal_pairs_apart():
+    """Reciprocal pairs come in both directions, no pair is both reciprocal and single, no
+    cell connects to itself, and the numbers match p and 0.5 p."""
+    example = load_example()
+    n, p = 150, 0.08
+    single, recip = example.connection_lists(n, p, np.random.default_rng(0))
+    recip_set, single_set = set(recip), set(single)
+    assert all((j, i) in recip_set for i, j in recip)
+    assert not recip_set & single_set and all(i != j for i, j in single + recip)
+    n_pairs = n * (n - 1) / 2
+    assert len(recip) / 2 == pytest.approx(0.5 * p * n_pairs, rel=0.15)
+    assert len(single) == pytest.approx(p * n * (n - 1) * (1 - 0.5 * p), rel=0.1)
+
+
+def test_microcircuit_example_runs_a_small_sweep(tmp_path):
+    """The example, on an untrained stand-in package (plumbing only): a 2 x 2 sweep of 12 cells
+    writes the two heatmaps' data and the figure."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    write_fake_l5_package(tmp_path / "pkg")
+    repo = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYNN_SURROGATE_CELLTYPES=str(tmp_path / "pkg"),
+               PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, str(repo / "examples" / "l5_microcircuit.py"),
+                           "surrogate", "--n-cells", "12", "--grid", "2", "--duration", "120",
+                           "--out", str(tmp_path / "out")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = np.load(tmp_path / "out" / "l5_microcircuit.npz")
+    assert result["instability"].shape == result["response"].shape == (2, 2)
+    assert np.all((result["response"] >= 0) & (result["response"] <= 1))
+    assert (tmp_path / "out" / "l5_microcircuit.png").stat().st_size > 10000
