@@ -174,3 +174,26 @@ def test_microcircuit_example_runs_a_small_sweep(tmp_path):
     assert result["instability"].shape == result["response"].shape == (2, 2)
     assert np.all((result["response"] >= 0) & (result["response"] <= 1))
     assert (tmp_path / "out" / "l5_microcircuit.png").stat().st_size > 10000
+
+
+def test_l5_network_benchmark_compares_both_backends(tmp_path):
+    """The L5 network benchmark runs the same tiny network on hnn-core in NEURON and on the
+    surrogate (an untrained stand-in here) and writes its report with the speed-up."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    write_fake_l5_package(tmp_path / "pkg")
+    repo = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYNN_SURROGATE_CELLTYPES=str(tmp_path / "pkg"),
+               PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    report = tmp_path / "l5.md"
+    done = subprocess.run([sys.executable, str(repo / "benchmarks" / "l5_network.py"),
+                           "compare", "--n-cells", "4", "--duration", "20", "--repeats", "1",
+                           "--threads", "1", "--out", str(report)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = report.read_text()
+    assert "hnn-core in NEURON" in text and "Speed-up" in text
+    assert '"backend": "surrogate"' in text and '"backend": "neuron"' in text
