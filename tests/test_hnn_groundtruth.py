@@ -109,9 +109,10 @@ def test_l5_ground_truth_resampled_to_training_data(l5_run):
     assert np.all(data["spike_bins"][2][np.floor(spikes / 0.1 + 1e-6).astype(int)] == 1)
 
 
-def test_hnn_data_set_is_cached_and_independent_of_chunking(tmp_path):
+def test_hnn_data_set_is_cached_and_independent_of_chunking(tmp_path, capsys):
     """A tiny L2/3 data set: generated in two chunks (two NEURON processes) it equals the one
-    generated in one chunk, and the second call loads it from the cache."""
+    generated in one chunk, the second call loads it from the cache, and an interrupted
+    generation resumes from its saved chunks."""
     from pyNN_surrogate.training.hnn_dataset import HNNDataConfig, generate_hnn
     from pyNN_surrogate.training.hnn_inputs import HNNInputConfig
 
@@ -128,6 +129,18 @@ def test_hnn_data_set_is_cached_and_independent_of_chunking(tmp_path):
     cached = generate_hnn(config, cache_dir=tmp_path / "a", verbose=False)
     np.testing.assert_array_equal(cached["extra"]["dipole"], one["extra"]["dipole"])
     assert cached["channels"] == one["channels"] and list(cached["kind"]) == list(one["kind"])
+    assert not list((tmp_path / "b").glob("*_chunk*"))          # chunk files cleaned up
+
+    # an interrupted run: its first chunk was saved, the rest is simulated on resuming
+    from pyNN_surrogate.training.hnn_dataset import _simulate_and_resample
+    from pyNN_surrogate.training.hnn_inputs import draw_hnn_trials
+    final = tmp_path / "c" / f"hnn_{config.celltype}_{config.key()}.npz"
+    first_chunk = final.with_name(f"{final.stem}_chunk2_0.npz")
+    _simulate_and_resample(config, draw_hnn_trials(config.layout, config.inputs)[:2],
+                           config.inputs.seed, first_chunk)
+    resumed = generate_hnn(config, cache_dir=tmp_path / "c", chunk_trials=2, verbose=True)
+    assert "1 of 2 chunks from an interrupted run" in capsys.readouterr().out
+    np.testing.assert_array_equal(resumed["drive"], one["drive"])
 
 
 def test_drive_from_events_equals_neurons_recorded_conductance():

@@ -64,14 +64,18 @@ class HNNDataConfig:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _simulate_and_resample(config, trials, seed):
-    """One chunk: simulate in this (fresh) process and resample."""
+def _simulate_and_resample(config, trials, seed, chunk_file=None):
+    """One chunk: simulate in this (fresh) process and resample; saved to ``chunk_file``
+    (if given) so that an interrupted generation resumes."""
     from .hnn_groundtruth import resample, simulate
 
     raw = simulate(config.layout, trials, dt=config.dt, settle=config.settle, seed=seed,
                    record_conductance=False)       # drive from the events, exactly
-    return resample(config.layout, raw, trials, config.dt, config.native_dt, config.output_dt,
+    part = resample(config.layout, raw, trials, config.dt, config.native_dt, config.output_dt,
                     config.drive_dt)
+    if chunk_file is not None:
+        _save(Path(chunk_file), part)
+    return part
 
 
 def _concatenate(parts):
@@ -125,13 +129,22 @@ def generate_hnn(config, cache_dir=None, chunk_trials=25, workers=1, verbose=Tru
         print(f"ground truth: simulating {len(trials)} trials x {config.inputs.duration:g} ms "
               f"of hnn-core's {config.layout.cell_name} in NEURON (dt {config.dt} ms)")
     chunks = [trials[i:i + chunk_trials] for i in range(0, len(trials), chunk_trials)]
+    chunk_files = [None if cache is None else
+                   cache.with_name(f"{cache.stem}_chunk{chunk_trials}_{k}.npz")
+                   for k in range(len(chunks))]
     t0 = time.perf_counter()
     context = multiprocessing.get_context("spawn")
+    parts = [_load(f) if f is not None and f.exists() else None for f in chunk_files]
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              max_tasks_per_child=1) as pool:
-        futures = [pool.submit(_simulate_and_resample, config, chunk, config.inputs.seed + k)
-                   for k, chunk in enumerate(chunks)]
-        parts = [f.result() for f in tqdm(futures, desc="NEURON chunks", disable=not verbose)]
+        futures = {k: pool.submit(_simulate_and_resample, config, chunk,
+                                  config.inputs.seed + k, chunk_files[k])
+                   for k, chunk in enumerate(chunks) if parts[k] is None}
+        if verbose and len(futures) < len(chunks):
+            print(f"ground truth: {len(chunks) - len(futures)} of {len(chunks)} chunks "
+                  "from an interrupted run")
+        for k, future in tqdm(futures.items(), desc="NEURON chunks", disable=not verbose):
+            parts[k] = future.result()
     data = _concatenate(parts)
     data["kind"] = np.array([t["kind"] for t in trials])
     data["neuron_seconds"] = np.array(time.perf_counter() - t0)
@@ -142,6 +155,8 @@ def generate_hnn(config, cache_dir=None, chunk_trials=25, workers=1, verbose=Tru
               f"max {rates.max():.1f} Hz")
     if cache is not None:
         _save(cache, data)
+        for f in chunk_files:
+            f.unlink(missing_ok=True)
     return data
 
 
