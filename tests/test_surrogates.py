@@ -344,3 +344,24 @@ def test_extra_outputs_in_the_closed_loop(tmp_path):
     card_path.write_text(json.dumps(card))
     with pytest.raises(ValueError, match="do not match the network"):
         load_celltype(tmp_path / "Toy_cond_exp").runtime("cpu")
+
+
+def test_log_transformed_output_is_exponentiated(tmp_path):
+    """An output the card declares ``transform: log`` (a concentration) is ``exp`` of its
+    scaled read-out; an unknown transform is refused."""
+    path = make_package(tmp_path, extra_outputs=EXTRA)
+    drive = random_drive(10, 3)
+    rt = load_celltype(path).runtime("cpu", dtype=torch.float64)
+    plain, _, _ = rt.run(drive, rt.initial_state(3))
+    card = json.loads((path / "card.json").read_text())
+    card["outputs"]["dipole"]["transform"] = "log"
+    (path / "card.json").write_text(json.dumps(card))
+    rt = load_celltype(path).runtime("cpu", dtype=torch.float64)
+    logged, _, _ = rt.run(drive, rt.initial_state(3))
+    torch.testing.assert_close(logged["dipole"], torch.exp(plain["dipole"]), rtol=1e-10,
+                               atol=0)
+    torch.testing.assert_close(logged["v"], plain["v"], rtol=0, atol=0)
+    card["outputs"]["dipole"]["transform"] = "sqrt"
+    (path / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="unknown transform 'sqrt'"):
+        load_celltype(path).runtime("cpu")

@@ -332,9 +332,10 @@ def test_window_spike_loss_is_tolerant_to_timing_within_a_window():
 
 
 def test_training_learns_extra_analog_outputs():
-    """With an ``extra`` output in the data (as a detailed cell's dipole), the trained network
-    gets one more read-out block, its normalisation is fitted on the training trials, and it
-    learns the output (its error falls well below that of the untrained network)."""
+    """With ``extra`` outputs in the data (as a detailed cell's dipole and Ca), the trained
+    network gets one more read-out block each, their normalisation is fitted on the training
+    trials (Ca as its logarithm), and it learns them (the dipole's error falls well below that
+    of the untrained network)."""
     import torch
     from pyNN_surrogate.training.loop import TrainConfig, predict, normalise, train
 
@@ -347,26 +348,30 @@ def test_training_learns_extra_analog_outputs():
     dipole = 40.0 * level - 10.0
     data = dict(drive=drive, v=v, spike_bins=np.zeros_like(v, dtype=bool),
                 spike_counts=np.zeros(n, dtype=np.int64), spike_times=np.zeros(0),
-                extra={"dipole": dipole})
+                extra={"dipole": dipole, "ca.soma": 1e-4 * np.exp(2.0 * level)})
     cfg = TrainConfig(steps=300, minutes=5, batch=8, chunk=30, eval_every=300, warmup=10,
                       lr=1e-2, conv_channels=8, kernel=2, hidden=16, skip_steps=2)
     train_idx, val_idx = np.arange(24), np.arange(24, 32)
     trained = train(data, train_idx, val_idx, cfg, output_dt=0.1, progress=False)
     net = trained["net"]
-    assert net.n_extra == 1 and list(trained["extra_norm"]) == ["dipole"]
-    offset, scale = trained["extra_norm"]["dipole"]
+    assert net.n_extra == 2 and list(trained["extra_norm"]) == ["dipole", "ca.soma"]
+    ca_offset, _, ca_transform = trained["extra_norm"]["ca.soma"]
+    assert ca_transform == "log"            # concentrations are learned as their logarithm
+    assert ca_offset == pytest.approx(np.median(np.log(1e-4) + 2.0 * level[train_idx]))
+    offset, scale, transform = trained["extra_norm"]["dipole"]
+    assert transform is None
     assert offset == pytest.approx(np.median(dipole[train_idx]))
     assert scale == pytest.approx(dipole[train_idx].std())
 
     x = normalise(drive[val_idx], trained["norm"][0])
     analog, _ = predict(net, x)
-    assert analog.shape == (8, n_steps, 2 * substeps)
-    got = offset + scale * analog[..., substeps:].reshape(8, -1).numpy()
+    assert analog.shape == (8, n_steps, 3 * substeps)
+    got = offset + scale * analog[..., substeps:2 * substeps].reshape(8, -1).numpy()
     want = dipole[val_idx]
     untrained = type(net)(**{k: v for k, v in net.config().items()})
     with torch.no_grad():
         raw, _ = predict(untrained, x)
-    before = offset + scale * raw[..., substeps:].reshape(8, -1).numpy()
+    before = offset + scale * raw[..., substeps:2 * substeps].reshape(8, -1).numpy()
     error, error_before = np.abs(got - want)[:, 10:].mean(), np.abs(before - want)[:, 10:].mean()
     assert error < 0.3 * error_before, (error, error_before)
 
@@ -375,12 +380,14 @@ def test_card_outputs_list_v_then_extra_outputs_with_units():
     from pyNN_surrogate.training.card import output_entries, output_units
 
     trained = {"norm": ([1.0], -65.0, 10.0),
-               "extra_norm": {"v.apical_tuft": (-60.0, 8.0), "ca.soma": (1e-4, 5e-5),
-                              "dipole": (0.0, 3.0)}}
+               "extra_norm": {"v.apical_tuft": (-60.0, 8.0, None), "ca.soma": (-8.0, 1.5, "log"),
+                              "dipole": (0.0, 3.0, None)}}
     outputs = output_entries(trained)
     assert list(outputs) == ["v", "v.apical_tuft", "ca.soma", "dipole"]
     assert [o["units"] for o in outputs.values()] == ["mV", "mV", "mM", "nAm"]
     assert outputs["dipole"]["offset"] == 0.0 and outputs["dipole"]["scale"] == 3.0
+    assert outputs["ca.soma"]["transform"] == "log" and "exp(" in outputs["ca.soma"]["formula"]
+    assert "transform" not in outputs["v.apical_tuft"]
     assert list(output_entries({"norm": ([1.0], -65.0, 10.0)})) == ["v"]
     with pytest.raises(ValueError, match="unknown analog output 'gsyn'"):
         output_units("gsyn")

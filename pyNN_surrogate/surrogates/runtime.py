@@ -11,6 +11,8 @@ SETTLE_CHUNK = 2000      # native steps per settling chunk
 SETTLE_MAX_CHUNKS = 50
 SETTLE_TOL = 1e-7        # max abs change of the state over one chunk that counts as settled
 SETTLE_ROWS = 512        # distinct parameter sets settled per call (bounds the memory)
+# Output transforms a card may declare: name -> (forward for training data, inverse at run time)
+OUTPUT_TRANSFORMS = {"log": (np.log, torch.exp)}
 
 
 def normalise(drive, scales):
@@ -112,6 +114,13 @@ class SurrogateRuntime:
                              f"'v' first, then its {net.n_extra} extra output(s)")
         self._offsets = [float(card["outputs"][k]["offset"]) for k in self.output_names]
         self._scales_out = [float(card["outputs"][k]["scale"]) for k in self.output_names]
+        self._inverse = []
+        for k in self.output_names:
+            transform = card["outputs"][k].get("transform")
+            if transform is not None and transform not in OUTPUT_TRANSFORMS:
+                raise ValueError(f"output {k!r}: unknown transform {transform!r}; known: "
+                                 f"{sorted(OUTPUT_TRANSFORMS)}")
+            self._inverse.append(OUTPUT_TRANSFORMS[transform][1] if transform else None)
         self._v_offset, self._v_scale = self._offsets[0], self._scales_out[0]
         self.threshold = float(card["spike_threshold"])
         self._conditions = condition_entries(card)
@@ -233,9 +242,11 @@ class SurrogateRuntime:
             spikes, last = detect_spikes(logits, net_state[3], self.threshold)
             fed = state[5]
         s = self.substeps
-        out = {name: flatten_bins(offset + scale * v[..., k * s:(k + 1) * s])
-               for k, (name, offset, scale) in enumerate(zip(self.output_names, self._offsets,
-                                                             self._scales_out))}
+        out = {}
+        for k, name in enumerate(self.output_names):
+            value = self._offsets[k] + self._scales_out[k] * v[..., k * s:(k + 1) * s]
+            out[name] = flatten_bins(value if self._inverse[k] is None
+                                     else self._inverse[k](value))
         return out, flatten_bins(spikes), net_state[:3] + (last, cond, fed)
 
 

@@ -116,11 +116,17 @@ def output_units(name):
 def output_entries(trained):
     """The card's ``outputs``: v, then every extra analog output, with its normalisation."""
     _, v_offset, v_scale = trained["norm"]
-    entries = {"v": (v_offset, v_scale), **trained.get("extra_norm", {})}
-    return {name: dict(units=output_units(name), offset=offset, scale=scale,
-                       formula=f"{name} = offset + scale * {name}_norm, at the end of each "
-                               "output bin")
-            for name, (offset, scale) in entries.items()}
+    entries = {"v": (v_offset, v_scale, None), **trained.get("extra_norm", {})}
+    out = {}
+    for name, (offset, scale, transform) in entries.items():
+        out[name] = dict(units=output_units(name), offset=offset, scale=scale,
+                         formula=f"{name} = offset + scale * {name}_norm, at the end of each "
+                                 "output bin")
+        if transform == "log":
+            out[name].update(transform="log", formula=f"{name} = exp(offset + scale * "
+                                                      f"{name}_norm), at the end of each "
+                                                      "output bin")
+    return out
 
 
 def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt_seconds,

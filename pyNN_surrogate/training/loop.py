@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..surrogates.model import SurrogateNet, detect_spikes
+from ..surrogates.runtime import OUTPUT_TRANSFORMS
 from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
 
 THRESHOLD_GRID = np.linspace(-4.0, 6.0, 51)
@@ -232,14 +233,24 @@ def window_spike_loss(logits, spikes, window):
     return torch.nn.functional.binary_cross_entropy_with_logits(top, hit)
 
 
+def output_transform(name):
+    """Transform an extra output is learned in: ``"log"`` for concentrations (``ca.*``, which
+    span orders of magnitude), else None (see :data:`.runtime.OUTPUT_TRANSFORMS`)."""
+    return "log" if name.startswith("ca.") else None
+
+
 def fit_extra_normalisation(extra, train_idx):
-    """``{name: (offset, scale)}`` of extra analog outputs (median and std over the training
-    trials; scale 1 for a constant output), as :func:`fit_normalisation` does for v."""
+    """``{name: (offset, scale, transform)}`` of extra analog outputs: median and std over the
+    training trials (scale 1 for a constant output) of the transformed values, as
+    :func:`fit_normalisation` does for v."""
     out = {}
     for name, values in extra.items():
+        transform = output_transform(name)
         part = np.asarray(values[train_idx], dtype=np.float64)
+        if transform is not None:
+            part = OUTPUT_TRANSFORMS[transform][0](part)
         scale = float(part.std())
-        out[name] = (float(np.median(part)), scale if scale > 0 else 1.0)
+        out[name] = (float(np.median(part)), scale if scale > 0 else 1.0, transform)
     return out
 
 
@@ -247,8 +258,11 @@ def analog_targets(v_all, extra, extra_norm, n_steps, substeps):
     """Normalised analog targets [n, n_steps, (1 + n_extra) * substeps]: v, then each extra
     output (the network's read-out layout)."""
     parts = [v_all]
-    for name, (offset, scale) in extra_norm.items():
-        a = torch.as_tensor((np.asarray(extra[name]) - offset) / scale, dtype=torch.float32)
+    for name, (offset, scale, transform) in extra_norm.items():
+        values = np.asarray(extra[name], dtype=np.float64)
+        if transform is not None:
+            values = OUTPUT_TRANSFORMS[transform][0](values)
+        a = torch.as_tensor((values - offset) / scale, dtype=torch.float32)
         parts.append(a.reshape(len(a), n_steps, substeps))
     return torch.cat(parts, dim=-1)
 
