@@ -173,36 +173,49 @@ class SurrogateNet(nn.Module):
         v = x.new_empty(n_steps, n_cells, (1 + self.n_extra) * s)
         logits = x.new_empty(n_steps, n_cells, s)
         spikes = torch.empty(n_steps, n_cells, s, dtype=torch.bool, device=x.device)
+        bins = torch.arange(s, device=x.device)
+        fed = fed.to(x.dtype)
         for t in range(n_steps):
-            fed_parts.append(fed.to(x.dtype))
+            fed_parts.append(fed)
             out, h, c = step(pre[t], torch.cat(fed_parts[len(fed_parts) - k:], -1), h, c)
             v[t], logits[t] = self.split_readout(out)
-            step_spikes, above = detect_spikes(logits[t:t + 1], above, threshold)
-            spikes[t] = fed = step_spikes[0]
+            # detect_spikes for one step, with fewer tensor operations
+            top, idx = logits[t].max(dim=-1)
+            over = top > threshold
+            torch.logical_and(bins == idx.unsqueeze(-1), (over & ~above).unsqueeze(-1),
+                              out=spikes[t])
+            above, fed = over, spikes[t].to(x.dtype)
         if h.dim() == 2:
             h, c = h.unsqueeze(0), c.unsqueeze(0)
         keep = fed_parts[len(fed_parts) - (k - 1):] if k > 1 else []
         new_buf = torch.cat([drive[drive.shape[0] - (k - 1):],
                              torch.stack(keep) if keep else drive.new_zeros(0, n_cells, s)],
                             dim=-1)
-        return v, logits, spikes, (new_buf, h, c, above), fed.to(x.dtype)
+        return v, logits, spikes, (new_buf, h, c, above), fed
 
     def _autograd_stepper(self, frames, h, c):
         """The closed-loop step with the training modules (differentiable): ``step(pre_t,
         fed_frames, h, c) -> (out, h, c)``, plus the drive part of the convolution."""
         k, n_in = self.kernel, self.n_inputs
-        weight = self.conv.weight.permute(2, 1, 0)                          # [k, frame, F]
-        pre = torch.addmm(self.conv.bias, frames, weight[:, :n_in].reshape(k * n_in, -1))
-        w_fed = weight[:, n_in:].reshape(-1, weight.shape[-1])
+        if torch.is_grad_enabled():
+            weight = self.conv.weight.permute(2, 1, 0)                      # [k, frame, F]
+            w_drive = weight[:, :n_in].reshape(k * n_in, -1)
+            w_fed = weight[:, n_in:].reshape(-1, weight.shape[-1])
+        else:                           # the same matrices, laid out once per weight update
+            packed = packed_for(self)
+            w_drive, w_fed = packed.conv_drive, packed.conv_fed
+        pre = torch.addmm(self.conv.bias, frames, w_drive)
         w_out, b_out = self.readout.weight.t(), self.readout.bias
         lstm_weights = self.lstm._flat_weights
         small = h.shape[1] < SMALL_BATCH
+        if small:
+            h, c = h[0], c[0]
 
         def step(pre_t, fed_frames, h, c):
             z = torch.tanh_(torch.addmm(pre_t, fed_frames, w_fed))
             if small:                   # the same step; the cell kernel is faster here
-                h1, c1 = torch.lstm_cell(z, (h[0], c[0]), *lstm_weights)
-                h, c, y = h1.unsqueeze(0), c1.unsqueeze(0), h1
+                h, c = torch.lstm_cell(z, (h, c), *lstm_weights)          # [N, H]
+                y = h
             else:
                 y, h, c = torch.lstm(z.unsqueeze(0), (h, c), lstm_weights, True, 1, 0.0, False,
                                      False, False)              # = self.lstm, less overhead
