@@ -117,7 +117,7 @@ def main(argv=None):
     from .training.card import build_card, write_card, write_package
     from .training.celltypes import get_cell_spec
     from .training.evaluation import evaluate_package
-    from .training.groundtruth import GroundTruthConfig, generate, split_indices
+    from .training.groundtruth import GroundTruthConfig, extra_outputs, generate, split_indices
     from .training.loop import TrainConfig, train
 
     torch.set_num_threads(args.threads)
@@ -147,6 +147,7 @@ def main(argv=None):
                            conditioned=args.conditioned, cell_params=params)
     data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet,
                     workers=args.gt_workers)
+    data["extra"] = extra_outputs(data)       # the cell type's auxiliary outputs, if any
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
                                               "huber_delta", "spike_weight", "ema",

@@ -197,3 +197,35 @@ def test_l5_network_benchmark_compares_both_backends(tmp_path):
     text = report.read_text()
     assert "hnn-core in NEURON" in text and "Speed-up" in text
     assert '"backend": "surrogate"' in text and '"backend": "neuron"' in text
+
+
+def test_recording_an_output_the_surrogate_lacks_is_a_recording_error(tmp_path, monkeypatch):
+    """Izhikevich's u is recordable where the surrogate outputs it; a package without it
+    refuses to record u with PyNN's RecordingError (and records v)."""
+    torch.manual_seed(0)
+    net = SurrogateNet(2, 5, conv_channels=8, kernel=2, hidden=8)
+    out = tmp_path / "Izhikevich"
+    out.mkdir()
+    torch.save(net.state_dict(), out / "weights.pt")
+    card = {"name": "Izhikevich", "native_dt": 0.5, "output_dt": 0.1, "substeps": 5,
+            "drive_channels": [{"name": c, "units": u, "normalisation": {"kind": "asinh",
+                                                                        "scale": 1.0}}
+                               for c, u in (("v_jump", "mV/ms"), ("i_inj", "nA"))],
+            "outputs": {"v": {"units": "mV", "offset": -70.0, "scale": 10.0}},
+            "recordables": ["v"], "spike_threshold": 100.0,
+            "model": dict(kind="cnn_lstm", **net.config()), "domain": {},
+            "training": {"train_command_template": "python -m pyNN_surrogate.train Izhikevich"},
+            "weights": {"file": "weights.pt", "sha256": sha256_file(out / "weights.pt")}}
+    (out / "card.json").write_text(json.dumps(card))
+    monkeypatch.setenv("PYNN_SURROGATE_CELLTYPES", str(tmp_path))
+    sim.setup(timestep=0.1)
+    try:
+        cells = sim.Population(2, sim.Izhikevich())
+        assert "u" in cells.celltype.recordable
+        with pytest.raises(errors.RecordingError):
+            cells.record("u")
+        cells.record("v")
+        sim.run(5.0)
+        assert cells.get_data().segments[0].analogsignals[0].shape == (51, 2)
+    finally:
+        sim.end()

@@ -203,6 +203,33 @@ def test_voltage_jump_drive_carries_every_weight():
         np.testing.assert_allclose(data["drive"][k, :, 0].sum() * cfg.native_dt, expected,
                                    rtol=1e-5, atol=1e-4)
     assert np.all(data["v"][:, :10] == pytest.approx(-70.0, abs=1e-3))   # starts at rest
+    # the recovery variable u is recorded as an auxiliary output, sampled like v
+    from pyNN_surrogate.training.groundtruth import extra_outputs
+    u = extra_outputs(data)["u"]
+    assert u.shape == data["v"].shape
+    assert np.all(u[:, :10] == pytest.approx(0.2 * -70.0, abs=1e-3))     # u = b v at rest
+
+
+def test_adaptation_current_is_an_auxiliary_output():
+    """EIF_cond_exp_isfa_ista ground truth records the adaptation current w (nA): zero at
+    rest, raised by b = 0.0805 nA at every spike, sampled at the ends of the output bins."""
+    from pyNN_surrogate.training.celltypes import get_cell_spec
+    from pyNN_surrogate.training.groundtruth import (GroundTruthConfig, draw_trials,
+                                                     extra_outputs, resample, simulate)
+    cfg = GroundTruthConfig(celltype="EIF_cond_exp_isfa_ista", n_trials=6, duration=300.0,
+                            seed=4, settle=50.0, p_current_only=1.0)
+    trials = draw_trials(cfg)
+    raw = simulate(cfg, trials)
+    data = resample(cfg, raw, get_cell_spec("EIF_cond_exp_isfa_ista").drive_channels)
+    w = extra_outputs(data)["w"]
+    assert w.shape == data["v"].shape
+    np.testing.assert_array_equal(w[:, 3], raw["w"][:, 16].astype(np.float32))  # end of bin 3
+    assert np.abs(w[:, :5]).max() < 1e-6                                  # rest: w = 0
+    fired = [k for k in range(6) if data["spike_counts"][k] > 0]
+    assert fired
+    for k in fired:
+        first = int(np.floor(raw["spikes"][k][0] / 0.1))
+        assert w[k, first + 2] - w[k, first - 1] == pytest.approx(0.0805, abs=0.01)
 
 
 def test_alpha_weights_carry_the_charge_of_an_exponential_psp():

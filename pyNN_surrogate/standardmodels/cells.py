@@ -98,7 +98,7 @@ class Izhikevich(SurrogateCellMixin, base_cells.Izhikevich):
     translations = identity_translations(base_cells.Izhikevich)
     synapse_kernel = "delta"
     receptor_tau_parameters = {"excitatory": None, "inhibitory": None}
-    recordable = ["spikes", "v"]      # the surrogate does not output the recovery variable u
+    recordable = ["spikes", "v", "u"]   # u: where the surrogate's card outputs it
 
 
 class SpikeSourcePoisson(base_cells.SpikeSourcePoisson):
