@@ -267,6 +267,42 @@ def tiny_package(tmp_path_factory):
                  "--quiet"])
 
 
+def test_warm_start_fine_tunes_a_package_for_other_parameters(tiny_package, tmp_path):
+    """--init-from: a surrogate for gbar_Na=25 starts from the tiny package's weights, keeps
+    its network shape and normalisation, and records where it started; a package of another
+    shape of data is refused with the reason."""
+    import json
+
+    import torch
+    from pyNN_surrogate.train import main
+    from pyNN_surrogate.training.celltypes import get_cell_spec
+    from pyNN_surrogate.training.groundtruth import GroundTruthConfig
+    from pyNN_surrogate.training.warm_start import load_warm_start
+
+    base = json.loads((tiny_package / "card.json").read_text())
+    init, shape = load_warm_start(tiny_package, get_cell_spec("HH_cond_exp"),
+                                  GroundTruthConfig(drive_dt=0.1))
+    assert shape == dict(conv_channels=32, kernel=3, hidden=8, feedback=False)
+    weights = torch.load(tiny_package / "weights.pt", weights_only=True)
+    assert all(torch.equal(init["state_dict"][k], weights[k]) for k in weights)
+    with pytest.raises(ValueError, match="drive_dt is 0.1.*0.5"):
+        load_warm_start(tiny_package, get_cell_spec("HH_cond_exp"), GroundTruthConfig())
+
+    out = main(["HH_cond_exp", "--param", "gbar_Na=25", "--init-from", str(tiny_package),
+                "--trials", "12", "--duration", "300", "--steps", "2", "--eval-every", "2",
+                "--batch", "4", "--drive-dt", "0.1", "--lr", "1e-9", "--warmup", "1",
+                "--out", str(tmp_path), "--cache-dir", str(tmp_path / "cache"),
+                "--stability-ms", "200", "--no-fi", "--quiet"])
+    card = json.loads((out / "card.json").read_text())
+    assert card["training"]["initialised_from"]["sha256"] == base["weights"]["sha256"]
+    assert card["model"]["hidden"] == 8 and card["domain"]["gbar_Na"]["value"] == 25.0
+    assert card["drive_channels"] == base["drive_channels"]              # same scales
+    assert card["outputs"]["v"]["offset"] == base["outputs"]["v"]["offset"]
+    tuned = torch.load(out / "weights.pt", weights_only=True)
+    for k in weights:                      # two steps at lr 1e-9: essentially the start
+        torch.testing.assert_close(tuned[k], weights[k], rtol=0, atol=1e-5)
+
+
 def test_tiny_training_writes_loadable_package(tiny_package):
     from pyNN_surrogate.surrogates import load_celltype
     pkg = load_celltype(tiny_package)

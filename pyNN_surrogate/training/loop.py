@@ -279,7 +279,7 @@ def with_conditions(x, conditions):
 
 
 def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
-          drive_per_step=1, conditions=None):
+          drive_per_step=1, conditions=None, init=None):
     """Train a surrogate.
 
     Parameters
@@ -302,6 +302,11 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     conditions : ndarray [n_trials, P], optional
         Normalised intrinsic parameters of every trial, for a conditioned surrogate (see
         :mod:`pyNN_surrogate.surrogates.conditioning`).
+    init : dict, optional
+        Warm start: ``state_dict``, ``norm`` (scales, v_offset, v_scale) and ``extra_norm``
+        of a trained network of the same shape (e.g. the shipped surrogate of the cell type,
+        fine-tuned to other cell parameters; see :mod:`.warm_start`). Its normalisation is
+        kept, so its weights keep their meaning.
 
     Returns
     -------
@@ -319,13 +324,15 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     n_steps = drive.shape[1] // drive_per_step
     substeps = v.shape[1] // n_steps
     duration = v.shape[1] * output_dt
-    norm = fit_normalisation(drive[train_idx], v[train_idx])
+    norm = (fit_normalisation(drive[train_idx], v[train_idx]) if init is None
+            else (list(init["norm"][0]), float(init["norm"][1]), float(init["norm"][2])))
     scales, v_offset, v_scale = norm
     x_all = with_conditions(normalise(drive, scales, drive_per_step), conditions)
     v_all = torch.as_tensor((v - v_offset) / v_scale, dtype=torch.float32)
     v_all = v_all.reshape(len(v), n_steps, substeps)
     extra = data.get("extra") or {}
-    extra_norm = fit_extra_normalisation(extra, train_idx)
+    extra_norm = (fit_extra_normalisation(extra, train_idx) if init is None
+                  else dict(init.get("extra_norm", {})))
     target_all = analog_targets(v_all, extra, extra_norm, n_steps, substeps)
     s_all = torch.as_tensor(bins, dtype=torch.float32).reshape(len(v), n_steps, substeps)
     counts = data["spike_counts"]
@@ -340,6 +347,8 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: min(1.0, (k + 1) / max(cfg.warmup, 1))
         * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(k, cfg.steps) / cfg.steps))))
+    if init is not None:
+        net.load_state_dict(init["state_dict"])
     averaged = copy.deepcopy(net) if cfg.ema > 0 else None
     if averaged is not None:
         averaged.requires_grad_(False)
