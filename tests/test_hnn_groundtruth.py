@@ -136,8 +136,12 @@ def test_hnn_data_set_is_cached_and_independent_of_chunking(tmp_path, capsys):
     from pyNN_surrogate.training.hnn_inputs import draw_hnn_trials
     final = tmp_path / "c" / f"hnn_{config.celltype}_{config.key()}.npz"
     first_chunk = final.with_name(f"{final.stem}_chunk2_0.npz")
-    _simulate_and_resample(config, draw_hnn_trials(config.layout, config.inputs)[:2],
-                           config.inputs.seed, first_chunk)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(_simulate_and_resample, config,             # never next to pyNN.neuron
+                    draw_hnn_trials(config.layout, config.inputs)[:2], config.inputs.seed,
+                    first_chunk).result()
     resumed = generate_hnn(config, cache_dir=tmp_path / "c", chunk_trials=2, verbose=True)
     assert "1 of 2 chunks from an interrupted run" in capsys.readouterr().out
     np.testing.assert_array_equal(resumed["drive"], one["drive"])

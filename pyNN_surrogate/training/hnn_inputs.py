@@ -136,9 +136,9 @@ def draw_hnn_trials(layout, config):
             for group in active:
                 for receptor in group.receptors:
                     level = trial["inh_level" if receptor.startswith("gaba") else "exc_level"]
-                    times, weight = _channel_train(rng, config, receptor, level)
-                    if len(times):
-                        trial["inputs"][f"{group.name}.{receptor}"] = (times, weight)
+                    # kept even without events in this trial (a very low drive level)
+                    trial["inputs"][f"{group.name}.{receptor}"] = _channel_train(
+                        rng, config, receptor, level)
         if kind in ("current", "synaptic+current"):
             _, times, amps = _draw_current(rng, config.duration, config.lead_in,
                                            config.i_scale)
