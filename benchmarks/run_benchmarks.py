@@ -327,6 +327,12 @@ def machine_description(threads=None):
         except PackageNotFoundError:
             info[module] = None
     info["surrogate_threads"] = threads
+    try:
+        info["code"] = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO,
+                                      capture_output=True, text=True,
+                                      timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        info["code"] = None
     return info
 
 
@@ -436,9 +442,12 @@ def write_markdown(path, rows, machine, command, options_dict, png_name=None):
         "one thread",
         f"* PyNN {machine.get('pyNN')}, numpy {machine.get('numpy')}, Python "
         f"{machine.get('python')}, {machine.get('platform')}",
-        f"* date: {machine.get('date')}"
+        f"* code: commit {machine.get('code') or 'unknown'}; date: {machine.get('date')}"
         + (f"; load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
            "(1 / 5 / 15 min)" if load else ""),
+    ] + [f"* re-run later with `--append` ({entry.get('date')}, commit "
+         f"{entry.get('code') or 'unknown'}): {', '.join(entry.get('cases', []))}"
+         for entry in machine.get("appended", [])] + [
         "",
         "## What is measured",
         "",
@@ -665,6 +674,11 @@ def main(argv=None):
         previous = [r for r in payload["runs"] if r["case"] not in names]
         command = payload["command"] + "\n" + command
     machine = machine_description(options.threads)
+    if previous:        # the machine of the first run; the appended one is listed under it
+        appended = {k: machine.get(k) for k in ("date", "code", "loadavg_start")}
+        appended["cases"] = sorted(case.name for case in cases)
+        machine = dict(payload["machine"])
+        machine["appended"] = list(machine.get("appended", [])) + [appended]
     options_dict = {k: v for k, v in vars(options).items() if k not in ("on_case_done",)}
 
     def on_case_done(records):

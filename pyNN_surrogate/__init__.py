@@ -49,6 +49,11 @@ from .standardmodels.cells import (  # noqa: F401
     SpikeSourcePoisson,
     SpikeSourcePoissonRefractory,
 )
+from .standardmodels.detailed_cells import (  # noqa: F401
+    DetailedCellType,
+    HNN_L5Pyramidal,
+    HNN_L23Pyramidal,
+)
 from .standardmodels.synapses import StaticSynapse, TsodyksMarkramSynapse  # noqa: F401
 from .standardmodels.electrodes import (  # noqa: F401
     ACSource,
@@ -80,7 +85,8 @@ __version__ = "0.1.0"
 
 
 def list_standard_models():
-    """Return the names of the standard cell types this backend defines."""
+    """Return the names of the PyNN standard cell types this backend defines (the detailed
+    HNN cell types are this backend's own, not PyNN standard models)."""
     return [name for name, obj in globals().items()
             if isinstance(obj, type) and issubclass(obj, StandardCellType)
-            and obj is not StandardCellType]
+            and obj is not StandardCellType and not issubclass(obj, DetailedCellType)]

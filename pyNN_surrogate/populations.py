@@ -189,21 +189,14 @@ class Population(CellGroupMixin, common.Population):
         if self._package is None:
             return engine.add_spike_source_group(celltype.engine_kind, self.size,
                                                  self._spike_source_parameters())
-        from .engine import ReceptorSpec
         runtime = self._runtime = simulator.state.runtime_for(self._package)
-        receptors = []
-        for receptor, tau_name in celltype.receptor_tau_parameters.items():
-            if celltype.conductance_based:
-                channel = "g_exc" if receptor == "excitatory" else "g_inh"
-                kind = "conductance"
-            elif celltype.synapse_kernel == "delta":
-                channel, kind = "v_jump", "voltage"
-            else:
-                channel, kind = "i_inj", "current"
-            tau = 1.0 if tau_name is None else self._parameters[tau_name].copy()
-            receptors.append(ReceptorSpec(name=receptor, kind=kind,
-                                          kernel=celltype.synapse_kernel,
-                                          tau=tau, channel=channel))
+        receptors = celltype.engine_receptors(self._parameters, self._package.card)
+        if getattr(celltype, "detailed", False):
+            missing = set(celltype.recordable) - {"spikes"} - set(runtime.recordables)
+            if missing:
+                raise errors.InvalidModelError(
+                    f"the {self._package.name} surrogate does not output {sorted(missing)}; "
+                    f"its card lists {list(runtime.recordables)}")
         from .engine import TimeStepError
 
         try:

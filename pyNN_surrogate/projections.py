@@ -94,14 +94,14 @@ class Projection(common.Projection):
                 f"pyNN_surrogate supports StaticSynapse and TsodyksMarkramSynapse, "
                 f"not {type(self.synapse_type).__name__}")
         self._chunks = []
+        self._location_selectors = set()
         connector.connect(self)
         self._finish_connecting()
 
     # --- building -----------------------------------------------------------------------------
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
                             location_selector=None, **connection_parameters):
-        if location_selector is not None:
-            raise NotImplementedError("pyNN_surrogate point cells have no locations")
+        self._location_selectors.add(location_selector)
         pre = np.atleast_1d(np.asarray(presynaptic_indices, dtype=np.int64))
         if pre.size == 0:
             return
@@ -122,6 +122,7 @@ class Projection(common.Projection):
             self._post_index = np.zeros(0, np.int64)
             self._attributes = {name: np.zeros(0) for name in names}
         self._chunks = None
+        self._engine_receptor = self._resolve_receptor()
         self._check_attributes(self._attributes)
         self._engine_parts = self._add_to_engine()
 
@@ -141,6 +142,19 @@ class Projection(common.Projection):
             raise errors.ConnectionError(
                 f"Delay ({delays.max()} ms) is above the maximum delay ({max_delay} ms)")
 
+    def _resolve_receptor(self):
+        """The engine receptor the connections feed (see the cell type's
+        ``resolve_receptor``: a detailed cell's site group may come from the connector's
+        ``location_selector``)."""
+        populations = getattr(self.post, "populations", None) or [self.post]
+        resolved = {p.celltype.resolve_receptor(self.receptor_type, self._location_selectors)
+                    for p in populations}
+        if len(resolved) > 1:
+            raise errors.ConnectionError(
+                f"receptor_type {self.receptor_type!r} means different receptors in the "
+                f"populations of this Assembly: {sorted(resolved)}")
+        return resolved.pop()
+
     def _tm_spec(self, mask):
         if not isinstance(self.synapse_type, TsodyksMarkramSynapse):
             return None
@@ -159,7 +173,7 @@ class Projection(common.Projection):
         for pre_group, post_group in pairs:
             mask = np.flatnonzero((pre_groups == pre_group) & (post_groups == post_group))
             engine_id = engine.add_projection(
-                pre_group, pre_local[mask], post_group, post_local[mask], self.receptor_type,
+                pre_group, pre_local[mask], post_group, post_local[mask], self._engine_receptor,
                 self._attributes["weight"][mask], self._attributes["delay"][mask],
                 synapse=self._tm_spec(mask))
             parts.append((engine_id, mask))

@@ -11,7 +11,7 @@ import warnings
 import neo
 import numpy as np
 import quantities as pq
-from pyNN import recording
+from pyNN import errors, recording
 
 from . import simulator
 
@@ -33,8 +33,16 @@ class Recorder(recording.Recorder):
         ids = self.recorded[variable]
         index = np.array(sorted(self.population.id_to_index(int(i)) for i in ids),
                          dtype=np.int64)
-        self._engine().record(self._group(), variable.name, index,
-                              sampling_interval=self.sampling_interval)
+        from .engine import UnknownVariableError
+        try:
+            self._engine().record(self._group(), variable.name, index,
+                                  sampling_interval=self.sampling_interval)
+        except UnknownVariableError as error:    # e.g. a surrogate without that output
+            # PyNN added the cells to `recorded` before asking us: undo that
+            self.recorded[variable] = self.recorded[variable].difference(new_ids)
+            if not self.recorded[variable]:
+                del self.recorded[variable]
+            raise errors.RecordingError(variable.name, self.population.celltype) from error
 
     def _get_spiketimes(self, ids, clear=False):
         by_index = self._engine().get_spikes(self._group(), clear=clear)

@@ -97,6 +97,9 @@ def build_parser():
     p.add_argument("--stability-ms", type=float, default=100000.0,
                    help="length of the stability runs, ms (default 100000)")
     p.add_argument("--no-fi", action="store_true", help="skip the f-I curve")
+    p.add_argument("--init-from", type=Path, default=None, metavar="PACKAGE_DIR",
+                   help="warm start: fine-tune this trained package of the cell type (its "
+                        "network shape and normalisation are kept)")
     p.add_argument("--conditioned", action="store_true",
                    help="train a parameter-conditioned surrogate: the cell type's intrinsic "
                         "parameters (see training/celltypes.py) are drawn per trial and "
@@ -117,7 +120,7 @@ def main(argv=None):
     from .training.card import build_card, write_card, write_package
     from .training.celltypes import get_cell_spec
     from .training.evaluation import evaluate_package
-    from .training.groundtruth import GroundTruthConfig, generate, split_indices
+    from .training.groundtruth import GroundTruthConfig, extra_outputs, generate, split_indices
     from .training.loop import TrainConfig, train
 
     torch.set_num_threads(args.threads)
@@ -147,14 +150,23 @@ def main(argv=None):
                            conditioned=args.conditioned, cell_params=params)
     data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet,
                     workers=args.gt_workers)
+    data["extra"] = extra_outputs(data)       # the cell type's auxiliary outputs, if any
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
                                               "huber_delta", "spike_weight", "ema",
                                               "window_weight", "window_steps", "feedback")
              if getattr(args, k) is not None}
+    init = None
+    if args.init_from is not None:
+        from .training.warm_start import load_warm_start
+        try:
+            init, shape = load_warm_start(args.init_from, cell, gt)
+        except ValueError as error:
+            raise SystemExit(f"--init-from: {error}") from error
+        extra.update(shape)                      # the package's network shape
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, seed=args.seed,
                       batch=min(args.batch, len(train_idx)), eval_every=args.eval_every,
-                      hidden=args.hidden, **extra)
+                      **{"hidden": args.hidden, **extra})
     conditions = None
     if args.conditioned:
         entries = [c.card_entry() for c in cell.conditioned]
@@ -163,13 +175,15 @@ def main(argv=None):
             len(data["params"]))
     trained = train(data, train_idx, val_idx, cfg, gt.output_dt, cell.v_clip,
                     progress=not args.quiet, drive_per_step=int(round(per_step)),
-                    conditions=conditions)
+                    conditions=conditions, init=init)
     command = "python -m pyNN_surrogate.train " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     card = build_card(cell, gt, trained, data, train_idx, command, args.seed,
                       time.perf_counter() - t_start, float(data["neuron_seconds"]))
     card["training"]["split"] = dict(train=len(train_idx), validation=len(val_idx),
                                      test=len(test_idx), seed=args.gt_seed)
+    if init is not None:
+        card["training"]["initialised_from"] = init["source"]
     out = write_package(args.out / (args.name or args.celltype), card, trained["net"].state_dict())
     if not args.quiet:
         print(f"package written to {out}; evaluating ...")

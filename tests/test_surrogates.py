@@ -14,11 +14,16 @@ from pyNN_surrogate.surrogates.package import sha256_file
 CHANNELS = ("g_exc", "g_inh", "i_inj")
 
 
-def make_package(root, name="Toy_cond_exp", seed=0, threshold=0.0, drive_dt=None):
-    """Write a package with a randomly initialised network (no NEURON needed)."""
+def make_package(root, name="Toy_cond_exp", seed=0, threshold=0.0, drive_dt=None,
+                 extra_outputs=None, feedback=False):
+    """Write a package with a randomly initialised network (no NEURON needed).
+
+    ``extra_outputs``: {name: (units, offset, scale)} analog outputs besides v."""
     torch.manual_seed(seed)
     per_step = 1 if drive_dt is None else int(round(0.5 / drive_dt))
-    net = SurrogateNet(3 * per_step, 5, conv_channels=8, kernel=3, hidden=16)
+    extra = dict(extra_outputs or {})
+    net = SurrogateNet(3 * per_step, 5, conv_channels=8, kernel=3, hidden=16,
+                       feedback=feedback, n_extra=len(extra))
     out = root / name
     out.mkdir(parents=True)
     torch.save(net.state_dict(), out / "weights.pt")
@@ -28,8 +33,10 @@ def make_package(root, name="Toy_cond_exp", seed=0, threshold=0.0, drive_dt=None
                                                                     "scale": s}}
                            for c, u, s in zip(CHANNELS, ("uS", "uS", "nA"),
                                               (0.01, 0.01, 0.1))],
-        "outputs": {"v": {"units": "mV", "offset": -65.0, "scale": 10.0}},
-        "recordables": ["v"], "spike_threshold": threshold,
+        "outputs": {"v": {"units": "mV", "offset": -65.0, "scale": 10.0},
+                    **{k: {"units": u, "offset": o, "scale": sc}
+                       for k, (u, o, sc) in extra.items()}},
+        "recordables": ["v", *extra], "spike_threshold": threshold,
         "model": dict(kind="cnn_lstm", **net.config()),
         "domain": {"cm": {"kind": "fixed", "value": 0.2, "rtol": 1e-3},
                    "tau_syn_E": {"kind": "free"},
@@ -281,3 +288,80 @@ def test_fast_inference_step_equals_the_training_modules():
         net.readout.bias.add_(1.0)
         shifted = net.run_closed_loop(x[:5], start, fed0, threshold)
     torch.testing.assert_close(shifted[0][0], fast[0][0] + 1.0, rtol=0, atol=1e-4)
+
+
+EXTRA = {"v.apical_tuft": ("mV", -60.0, 5.0), "dipole": ("nAm", 0.0, 2.0)}
+
+
+def test_extra_outputs_are_scaled_per_output_and_stream(tmp_path):
+    """A network with analog outputs besides v (a detailed cell's dendritic v, dipole): the
+    runtime returns each in its card's units (its own offset and scale applied to its block
+    of the read-out), and stepping it one native step at a time equals one sequence call."""
+    pkg = load_celltype(make_package(tmp_path, extra_outputs=EXTRA))
+    assert pkg.recordables == ("v", "v.apical_tuft", "dipole")
+    rt = pkg.runtime("cpu", dtype=torch.float64)
+    drive = random_drive(30, 4)
+    out, spikes, _ = rt.run(drive, rt.initial_state(4))
+    assert set(out) == {"v", "v.apical_tuft", "dipole"}
+    assert all(value.shape == (150, 4) for value in out.values())
+
+    from pyNN_surrogate.surrogates.runtime import normalise
+    from pyNN_surrogate.surrogates.model import flatten_bins
+    state = rt.initial_state(4)
+    analog, _, _ = rt.net(normalise(drive, rt._scales), state[:4])
+    assert analog.shape == (30, 4, 15)
+    for k, (name, (_, offset, scale)) in enumerate([("v", (None, -65.0, 10.0)),
+                                                     *EXTRA.items()]):
+        want = offset + scale * flatten_bins(analog[..., 5 * k:5 * (k + 1)])
+        torch.testing.assert_close(out[name], want, rtol=0, atol=1e-10)
+    assert not torch.allclose(out["v"], out["v.apical_tuft"])
+
+    state, parts = rt.initial_state(4), []
+    for k in range(30):
+        o, _, state = rt.run(drive[k:k + 1], state)
+        parts.append(o["dipole"])
+    torch.testing.assert_close(torch.cat(parts), out["dipole"], rtol=0, atol=1e-10)
+
+
+def test_extra_outputs_in_the_closed_loop(tmp_path):
+    """With spike feedback, the fast inference step and the differentiable step give the same
+    extra outputs; a card whose outputs do not match the network is refused."""
+    pkg = load_celltype(make_package(tmp_path, extra_outputs=EXTRA, feedback=True))
+    net = pkg.runtime("cpu").net
+    x = torch.randn(40, 300, 3)
+    start, fed0 = net.zero_state(300), torch.zeros(300, 5)
+    with torch.no_grad():
+        fast = net.run_closed_loop(x, start, fed0, 0.0)
+    with torch.enable_grad():
+        ref = net.run_closed_loop(x, start, fed0, 0.0)
+    assert fast[0].shape == (40, 300, 15)
+    assert torch.equal(fast[2], ref[2])
+    torch.testing.assert_close(fast[0], ref[0].detach(), rtol=0, atol=1e-4)
+
+    card_path = tmp_path / "Toy_cond_exp" / "card.json"
+    card = json.loads(card_path.read_text())
+    del card["outputs"]["dipole"]
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="do not match the network"):
+        load_celltype(tmp_path / "Toy_cond_exp").runtime("cpu")
+
+
+def test_log_transformed_output_is_exponentiated(tmp_path):
+    """An output the card declares ``transform: log`` (a concentration) is ``exp`` of its
+    scaled read-out; an unknown transform is refused."""
+    path = make_package(tmp_path, extra_outputs=EXTRA)
+    drive = random_drive(10, 3)
+    rt = load_celltype(path).runtime("cpu", dtype=torch.float64)
+    plain, _, _ = rt.run(drive, rt.initial_state(3))
+    card = json.loads((path / "card.json").read_text())
+    card["outputs"]["dipole"]["transform"] = "log"
+    (path / "card.json").write_text(json.dumps(card))
+    rt = load_celltype(path).runtime("cpu", dtype=torch.float64)
+    logged, _, _ = rt.run(drive, rt.initial_state(3))
+    torch.testing.assert_close(logged["dipole"], torch.exp(plain["dipole"]), rtol=1e-10,
+                               atol=0)
+    torch.testing.assert_close(logged["v"], plain["v"], rtol=0, atol=0)
+    card["outputs"]["dipole"]["transform"] = "sqrt"
+    (path / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="unknown transform 'sqrt'"):
+        load_celltype(path).runtime("cpu")

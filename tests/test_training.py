@@ -203,6 +203,33 @@ def test_voltage_jump_drive_carries_every_weight():
         np.testing.assert_allclose(data["drive"][k, :, 0].sum() * cfg.native_dt, expected,
                                    rtol=1e-5, atol=1e-4)
     assert np.all(data["v"][:, :10] == pytest.approx(-70.0, abs=1e-3))   # starts at rest
+    # the recovery variable u is recorded as an auxiliary output, sampled like v
+    from pyNN_surrogate.training.groundtruth import extra_outputs
+    u = extra_outputs(data)["u"]
+    assert u.shape == data["v"].shape
+    assert np.all(u[:, :10] == pytest.approx(0.2 * -70.0, abs=1e-3))     # u = b v at rest
+
+
+def test_adaptation_current_is_an_auxiliary_output():
+    """EIF_cond_exp_isfa_ista ground truth records the adaptation current w (nA): zero at
+    rest, raised by b = 0.0805 nA at every spike, sampled at the ends of the output bins."""
+    from pyNN_surrogate.training.celltypes import get_cell_spec
+    from pyNN_surrogate.training.groundtruth import (GroundTruthConfig, draw_trials,
+                                                     extra_outputs, resample, simulate)
+    cfg = GroundTruthConfig(celltype="EIF_cond_exp_isfa_ista", n_trials=6, duration=300.0,
+                            seed=4, settle=50.0, p_current_only=1.0)
+    trials = draw_trials(cfg)
+    raw = simulate(cfg, trials)
+    data = resample(cfg, raw, get_cell_spec("EIF_cond_exp_isfa_ista").drive_channels)
+    w = extra_outputs(data)["w"]
+    assert w.shape == data["v"].shape
+    np.testing.assert_array_equal(w[:, 3], raw["w"][:, 16].astype(np.float32))  # end of bin 3
+    assert np.abs(w[:, :5]).max() < 1e-6                                  # rest: w = 0
+    fired = [k for k in range(6) if data["spike_counts"][k] > 0]
+    assert fired
+    for k in fired:
+        first = int(np.floor(raw["spikes"][k][0] / 0.1))
+        assert w[k, first + 2] - w[k, first - 1] == pytest.approx(0.0805, abs=0.01)
 
 
 def test_alpha_weights_carry_the_charge_of_an_exponential_psp():
@@ -238,6 +265,42 @@ def tiny_package(tmp_path_factory):
                  "--out", str(out),
                  "--cache-dir", str(out / "cache"), "--stability-ms", "200", "--no-fi",
                  "--quiet"])
+
+
+def test_warm_start_fine_tunes_a_package_for_other_parameters(tiny_package, tmp_path):
+    """--init-from: a surrogate for gbar_Na=25 starts from the tiny package's weights, keeps
+    its network shape and normalisation, and records where it started; a package of another
+    shape of data is refused with the reason."""
+    import json
+
+    import torch
+    from pyNN_surrogate.train import main
+    from pyNN_surrogate.training.celltypes import get_cell_spec
+    from pyNN_surrogate.training.groundtruth import GroundTruthConfig
+    from pyNN_surrogate.training.warm_start import load_warm_start
+
+    base = json.loads((tiny_package / "card.json").read_text())
+    init, shape = load_warm_start(tiny_package, get_cell_spec("HH_cond_exp"),
+                                  GroundTruthConfig(drive_dt=0.1))
+    assert shape == dict(conv_channels=32, kernel=3, hidden=8, feedback=False)
+    weights = torch.load(tiny_package / "weights.pt", weights_only=True)
+    assert all(torch.equal(init["state_dict"][k], weights[k]) for k in weights)
+    with pytest.raises(ValueError, match="drive_dt is 0.1.*0.5"):
+        load_warm_start(tiny_package, get_cell_spec("HH_cond_exp"), GroundTruthConfig())
+
+    out = main(["HH_cond_exp", "--param", "gbar_Na=25", "--init-from", str(tiny_package),
+                "--trials", "12", "--duration", "300", "--steps", "2", "--eval-every", "2",
+                "--batch", "4", "--drive-dt", "0.1", "--lr", "1e-9", "--warmup", "1",
+                "--out", str(tmp_path), "--cache-dir", str(tmp_path / "cache"),
+                "--stability-ms", "200", "--no-fi", "--quiet"])
+    card = json.loads((out / "card.json").read_text())
+    assert card["training"]["initialised_from"]["sha256"] == base["weights"]["sha256"]
+    assert card["model"]["hidden"] == 8 and card["domain"]["gbar_Na"]["value"] == 25.0
+    assert card["drive_channels"] == base["drive_channels"]              # same scales
+    assert card["outputs"]["v"]["offset"] == base["outputs"]["v"]["offset"]
+    tuned = torch.load(out / "weights.pt", weights_only=True)
+    for k in weights:                      # two steps at lr 1e-9: essentially the start
+        torch.testing.assert_close(tuned[k], weights[k], rtol=0, atol=1e-5)
 
 
 def test_tiny_training_writes_loadable_package(tiny_package):
@@ -329,3 +392,65 @@ def test_window_spike_loss_is_tolerant_to_timing_within_a_window():
     assert window_spike_loss(late, spikes, 4) > 4.0
     odd = window_spike_loss(early[:7], spikes[:7], 4)      # a partial last window counts
     assert torch.isfinite(odd) and odd < 1e-3
+
+
+def test_training_learns_extra_analog_outputs():
+    """With ``extra`` outputs in the data (as a detailed cell's dipole and Ca), the trained
+    network gets one more read-out block each, their normalisation is fitted on the training
+    trials (Ca as its logarithm), and it learns them (the dipole's error falls well below that
+    of the untrained network)."""
+    import torch
+    from pyNN_surrogate.training.loop import TrainConfig, predict, normalise, train
+
+    rng = np.random.default_rng(0)
+    n, n_steps, substeps = 32, 60, 5
+    drive = rng.uniform(0, 0.02, size=(n, n_steps, 3))
+    drive[..., 2] = 0.0
+    level = np.repeat(drive[..., 0] / 0.02, substeps, axis=1)           # [n, n_bins]
+    v = -65.0 + 5.0 * level
+    dipole = 40.0 * level - 10.0
+    data = dict(drive=drive, v=v, spike_bins=np.zeros_like(v, dtype=bool),
+                spike_counts=np.zeros(n, dtype=np.int64), spike_times=np.zeros(0),
+                extra={"dipole": dipole, "ca.soma": 1e-4 * np.exp(2.0 * level)})
+    cfg = TrainConfig(steps=300, minutes=5, batch=8, chunk=30, eval_every=300, warmup=10,
+                      lr=1e-2, conv_channels=8, kernel=2, hidden=16, skip_steps=2)
+    train_idx, val_idx = np.arange(24), np.arange(24, 32)
+    trained = train(data, train_idx, val_idx, cfg, output_dt=0.1, progress=False)
+    net = trained["net"]
+    assert net.n_extra == 2 and list(trained["extra_norm"]) == ["dipole", "ca.soma"]
+    ca_offset, _, ca_transform = trained["extra_norm"]["ca.soma"]
+    assert ca_transform == "log"            # concentrations are learned as their logarithm
+    assert ca_offset == pytest.approx(np.median(np.log(1e-4) + 2.0 * level[train_idx]))
+    offset, scale, transform = trained["extra_norm"]["dipole"]
+    assert transform is None
+    assert offset == pytest.approx(np.median(dipole[train_idx]))
+    assert scale == pytest.approx(dipole[train_idx].std())
+
+    x = normalise(drive[val_idx], trained["norm"][0])
+    analog, _ = predict(net, x)
+    assert analog.shape == (8, n_steps, 3 * substeps)
+    got = offset + scale * analog[..., substeps:2 * substeps].reshape(8, -1).numpy()
+    want = dipole[val_idx]
+    untrained = type(net)(**{k: v for k, v in net.config().items()})
+    with torch.no_grad():
+        raw, _ = predict(untrained, x)
+    before = offset + scale * raw[..., substeps:2 * substeps].reshape(8, -1).numpy()
+    error, error_before = np.abs(got - want)[:, 10:].mean(), np.abs(before - want)[:, 10:].mean()
+    assert error < 0.3 * error_before, (error, error_before)
+
+
+def test_card_outputs_list_v_then_extra_outputs_with_units():
+    from pyNN_surrogate.training.card import output_entries, output_units
+
+    trained = {"norm": ([1.0], -65.0, 10.0),
+               "extra_norm": {"v.apical_tuft": (-60.0, 8.0, None), "ca.soma": (-8.0, 1.5, "log"),
+                              "dipole": (0.0, 3.0, None)}}
+    outputs = output_entries(trained)
+    assert list(outputs) == ["v", "v.apical_tuft", "ca.soma", "dipole"]
+    assert [o["units"] for o in outputs.values()] == ["mV", "mV", "mM", "nAm"]
+    assert outputs["dipole"]["offset"] == 0.0 and outputs["dipole"]["scale"] == 3.0
+    assert outputs["ca.soma"]["transform"] == "log" and "exp(" in outputs["ca.soma"]["formula"]
+    assert "transform" not in outputs["v.apical_tuft"]
+    assert list(output_entries({"norm": ([1.0], -65.0, 10.0)})) == ["v"]
+    with pytest.raises(ValueError, match="unknown analog output 'gsyn'"):
+        output_units("gsyn")

@@ -28,6 +28,31 @@ class SurrogateCellMixin:
     synapse_kernel = "exp"
     receptor_tau_parameters = {"excitatory": "tau_syn_E", "inhibitory": "tau_syn_I"}
 
+    def resolve_receptor(self, receptor_type, location_selectors=()):
+        """The engine receptor of a Projection: the PyNN receptor type itself (point cells
+        have no locations)."""
+        if set(location_selectors) - {None}:
+            raise NotImplementedError("pyNN_surrogate point cells have no locations")
+        return receptor_type
+
+    def engine_receptors(self, parameters, card):
+        """The engine's ReceptorSpecs for cells with native ``parameters`` (arrays)."""
+        from ..engine import ReceptorSpec
+
+        receptors = []
+        for receptor, tau_name in self.receptor_tau_parameters.items():
+            if self.conductance_based:
+                channel = "g_exc" if receptor == "excitatory" else "g_inh"
+                kind = "conductance"
+            elif self.synapse_kernel == "delta":
+                channel, kind = "v_jump", "voltage"
+            else:
+                channel, kind = "i_inj", "current"
+            tau = 1.0 if tau_name is None else parameters[tau_name].copy()
+            receptors.append(ReceptorSpec(name=receptor, kind=kind, kernel=self.synapse_kernel,
+                                          tau=tau, channel=channel))
+        return receptors
+
 
 class HH_cond_exp(SurrogateCellMixin, base_cells.HH_cond_exp):
     __doc__ = base_cells.HH_cond_exp.__doc__
@@ -73,7 +98,7 @@ class Izhikevich(SurrogateCellMixin, base_cells.Izhikevich):
     translations = identity_translations(base_cells.Izhikevich)
     synapse_kernel = "delta"
     receptor_tau_parameters = {"excitatory": None, "inhibitory": None}
-    recordable = ["spikes", "v"]      # the surrogate does not output the recovery variable u
+    recordable = ["spikes", "v", "u"]   # u: where the surrogate's card outputs it
 
 
 class SpikeSourcePoisson(base_cells.SpikeSourcePoisson):

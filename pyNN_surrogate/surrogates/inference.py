@@ -37,8 +37,11 @@ class PackedClosedLoop:
         k, n_in, hidden = net.kernel, net.n_inputs, net.hidden
         conv_w = net.conv.weight.detach().permute(2, 1, 0)                  # [k, frame, F]
         self.kernel, self.n_inputs, self.hidden = k, n_in, hidden
-        self.w_drive = 2.0 * conv_w[:, :n_in].reshape(k * n_in, -1).contiguous()
-        self.w_fed = 2.0 * conv_w[:, n_in:].reshape(-1, conv_w.shape[-1]).contiguous()
+        # the plain convolution matrices (drive part, fed-back part), for the small-batch step
+        self.conv_drive = conv_w[:, :n_in].reshape(k * n_in, -1).contiguous()
+        self.conv_fed = conv_w[:, n_in:].reshape(-1, conv_w.shape[-1]).contiguous()
+        self.w_drive = 2.0 * self.conv_drive
+        self.w_fed = 2.0 * self.conv_fed
         self.conv_bias = 2.0 * net.conv.bias.detach()
 
         w_ih, w_hh, b_ih, b_hh = (p.detach() for p in net.lstm._flat_weights)
@@ -77,8 +80,8 @@ class PackedClosedLoop:
 
         Returns
         -------
-        out : Tensor [N, 2 * substeps]
-            Read-out (v, then spike logits).
+        out : Tensor [N, (2 + n_extra) * substeps]
+            Read-out (v, spike logits, extra outputs; see ``SurrogateNet.split_readout``).
         """
         s_in, gates, tmp = buffers["s_in"], buffers["gates"], buffers["tmp"]
         torch.addmm(pre, fed_frames, self.w_fed, out=s_in).sigmoid_()

@@ -1,8 +1,13 @@
 """The surrogate network: streaming causal Conv1d front end, LSTM, linear read-out.
 
-One native step in, ``substeps`` output bins out. The network sees only the (normalised) drive,
-never its own past output, so free-running inference is exactly the computation used in
-training. Everything here is in normalised units; :mod:`.runtime` converts to PyNN units.
+One native step in, ``substeps`` output bins out. The network sees the (normalised) drive, and
+optionally its own spikes of the previous step (``feedback``). Everything here is in normalised
+units; :mod:`.runtime` converts to PyNN units.
+
+Outputs per native step and bin: the *analog* outputs (v first, then ``n_extra`` further
+recordables such as dendritic v, calcium or the dipole of a detailed cell) and one spike logit.
+Analog tensors are ``[n_steps, n_cells, (1 + n_extra) * substeps]``, output-major: output ``k``
+is ``[..., k * substeps:(k + 1) * substeps]``; with ``n_extra = 0`` that is just v.
 
 State layout (dim 1, or dim 0 for 1-D tensors, indexes cells)::
 
@@ -41,20 +46,26 @@ class SurrogateNet(nn.Module):
         The network also sees its own spikes: input frame ``t`` ends with the ``substeps``
         spike bins of native step ``t - 1`` (see :meth:`run_closed_loop`). Trained with the
         true spikes in their place (teacher forcing).
+    n_extra : int
+        Analog outputs besides v (see the module docstring).
     """
 
     def __init__(self, n_inputs, substeps, conv_channels=32, kernel=3, hidden=64,
-                 feedback=False):
+                 feedback=False, n_extra=0):
         super().__init__()
         self.n_inputs = n_inputs
         self.substeps = substeps
         self.kernel = kernel
         self.hidden = hidden
         self.feedback = bool(feedback)
+        if int(n_extra) < 0:
+            raise ValueError(f"n_extra must be >= 0, got {n_extra}")
+        self.n_extra = int(n_extra)
         self.n_frame = n_inputs + (substeps if self.feedback else 0)
         self.conv = nn.Conv1d(self.n_frame, conv_channels, kernel)
         self.lstm = nn.LSTM(conv_channels, hidden)
-        self.readout = nn.Linear(hidden, 2 * substeps)
+        # read-out layout: v bins, spike-logit bins, then the extra outputs' bins
+        self.readout = nn.Linear(hidden, (2 + self.n_extra) * substeps)
 
     def config(self):
         """Constructor arguments, for the cell-type card."""
@@ -63,7 +74,17 @@ class SurrogateNet(nn.Module):
                    hidden=self.hidden)
         if self.feedback:
             cfg["feedback"] = True
+        if self.n_extra:
+            cfg["n_extra"] = self.n_extra
         return cfg
+
+    def split_readout(self, out):
+        """Read-out ``[..., (2 + n_extra) * S]`` -> (analog ``[..., (1 + n_extra) * S]``,
+        logits ``[..., S]``)."""
+        s = self.substeps
+        if not self.n_extra:
+            return out[..., :s], out[..., s:2 * s]
+        return torch.cat([out[..., :s], out[..., 2 * s:]], dim=-1), out[..., s:2 * s]
 
     def zero_state(self, n_cells, device=None, dtype=torch.float32):
         """All-zero state for ``n_cells`` cells (not the resting state)."""
@@ -97,8 +118,8 @@ class SurrogateNet(nn.Module):
 
         Returns
         -------
-        v : Tensor [n_steps, n_cells, substeps]
-            Normalised v at the end of every output bin.
+        v : Tensor [n_steps, n_cells, (1 + n_extra) * substeps]
+            Normalised v (and the extra outputs) at the end of every output bin.
         logits : Tensor [n_steps, n_cells, substeps]
             Spike logit of every output bin.
         state : tuple
@@ -108,10 +129,9 @@ class SurrogateNet(nn.Module):
         xx = torch.cat([buf, x], dim=0)                       # [k-1+T, N, C]
         z = torch.tanh_(self._causal_conv(xx))                # [T, N, F]
         y, (h, c) = self.lstm(z, (h, c))
-        o = self.readout(y)                                   # [T, N, 2S]
-        s = self.substeps
+        analog, logits = self.split_readout(self.readout(y))
         new_buf = xx[xx.shape[0] - (self.kernel - 1):]
-        return o[..., :s], o[..., s:], (new_buf, h, c, last)
+        return analog, logits, (new_buf, h, c, last)
 
     def run_closed_loop(self, x, state, fed, threshold):
         """Step a feedback network, feeding every step's detected spikes into the next.
@@ -128,7 +148,8 @@ class SurrogateNet(nn.Module):
 
         Returns
         -------
-        v, logits : Tensor [n_steps, n_cells, substeps]
+        v : Tensor [n_steps, n_cells, (1 + n_extra) * substeps]
+        logits : Tensor [n_steps, n_cells, substeps]
         spikes : Tensor [n_steps, n_cells, substeps] (bool)
         state : tuple
         fed : Tensor [n_cells, substeps]
@@ -149,39 +170,52 @@ class SurrogateNet(nn.Module):
             h, c = h[0].clone(), c[0].clone()
         pre = pre.view(n_steps, n_cells, -1)
         fed_parts = [buf[j, :, n_in:] for j in range(k - 1)]
-        v = x.new_empty(n_steps, n_cells, s)
+        v = x.new_empty(n_steps, n_cells, (1 + self.n_extra) * s)
         logits = x.new_empty(n_steps, n_cells, s)
         spikes = torch.empty(n_steps, n_cells, s, dtype=torch.bool, device=x.device)
+        bins = torch.arange(s, device=x.device)
+        fed = fed.to(x.dtype)
         for t in range(n_steps):
-            fed_parts.append(fed.to(x.dtype))
+            fed_parts.append(fed)
             out, h, c = step(pre[t], torch.cat(fed_parts[len(fed_parts) - k:], -1), h, c)
-            v[t], logits[t] = out[:, :s], out[:, s:]
-            step_spikes, above = detect_spikes(logits[t:t + 1], above, threshold)
-            spikes[t] = fed = step_spikes[0]
+            v[t], logits[t] = self.split_readout(out)
+            # detect_spikes for one step, with fewer tensor operations
+            top, idx = logits[t].max(dim=-1)
+            over = top > threshold
+            torch.logical_and(bins == idx.unsqueeze(-1), (over & ~above).unsqueeze(-1),
+                              out=spikes[t])
+            above, fed = over, spikes[t].to(x.dtype)
         if h.dim() == 2:
             h, c = h.unsqueeze(0), c.unsqueeze(0)
         keep = fed_parts[len(fed_parts) - (k - 1):] if k > 1 else []
         new_buf = torch.cat([drive[drive.shape[0] - (k - 1):],
                              torch.stack(keep) if keep else drive.new_zeros(0, n_cells, s)],
                             dim=-1)
-        return v, logits, spikes, (new_buf, h, c, above), fed.to(x.dtype)
+        return v, logits, spikes, (new_buf, h, c, above), fed
 
     def _autograd_stepper(self, frames, h, c):
         """The closed-loop step with the training modules (differentiable): ``step(pre_t,
         fed_frames, h, c) -> (out, h, c)``, plus the drive part of the convolution."""
         k, n_in = self.kernel, self.n_inputs
-        weight = self.conv.weight.permute(2, 1, 0)                          # [k, frame, F]
-        pre = torch.addmm(self.conv.bias, frames, weight[:, :n_in].reshape(k * n_in, -1))
-        w_fed = weight[:, n_in:].reshape(-1, weight.shape[-1])
+        if torch.is_grad_enabled():
+            weight = self.conv.weight.permute(2, 1, 0)                      # [k, frame, F]
+            w_drive = weight[:, :n_in].reshape(k * n_in, -1)
+            w_fed = weight[:, n_in:].reshape(-1, weight.shape[-1])
+        else:                           # the same matrices, laid out once per weight update
+            packed = packed_for(self)
+            w_drive, w_fed = packed.conv_drive, packed.conv_fed
+        pre = torch.addmm(self.conv.bias, frames, w_drive)
         w_out, b_out = self.readout.weight.t(), self.readout.bias
         lstm_weights = self.lstm._flat_weights
         small = h.shape[1] < SMALL_BATCH
+        if small:
+            h, c = h[0], c[0]
 
         def step(pre_t, fed_frames, h, c):
             z = torch.tanh_(torch.addmm(pre_t, fed_frames, w_fed))
             if small:                   # the same step; the cell kernel is faster here
-                h1, c1 = torch.lstm_cell(z, (h[0], c[0]), *lstm_weights)
-                h, c, y = h1.unsqueeze(0), c1.unsqueeze(0), h1
+                h, c = torch.lstm_cell(z, (h, c), *lstm_weights)          # [N, H]
+                y = h
             else:
                 y, h, c = torch.lstm(z.unsqueeze(0), (h, c), lstm_weights, True, 1, 0.0, False,
                                      False, False)              # = self.lstm, less overhead

@@ -11,6 +11,8 @@ SETTLE_CHUNK = 2000      # native steps per settling chunk
 SETTLE_MAX_CHUNKS = 50
 SETTLE_TOL = 1e-7        # max abs change of the state over one chunk that counts as settled
 SETTLE_ROWS = 512        # distinct parameter sets settled per call (bounds the memory)
+# Output transforms a card may declare: name -> (forward for training data, inverse at run time)
+OUTPUT_TRANSFORMS = {"log": (np.log, torch.exp)}
 
 
 def normalise(drive, scales):
@@ -105,9 +107,21 @@ class SurrogateRuntime:
         self._scales = torch.tensor(
             [ch["normalisation"]["scale"] for ch in card["drive_channels"]],
             device=self.device, dtype=dtype)
-        vout = card["outputs"]["v"]
-        self._v_offset = float(vout["offset"])
-        self._v_scale = float(vout["scale"])
+        self.output_names = tuple(card["outputs"])
+        if not self.output_names or self.output_names[0] != "v" \
+                or len(self.output_names) != 1 + net.n_extra:
+            raise ValueError(f"card outputs {self.output_names} do not match the network: "
+                             f"'v' first, then its {net.n_extra} extra output(s)")
+        self._offsets = [float(card["outputs"][k]["offset"]) for k in self.output_names]
+        self._scales_out = [float(card["outputs"][k]["scale"]) for k in self.output_names]
+        self._inverse = []
+        for k in self.output_names:
+            transform = card["outputs"][k].get("transform")
+            if transform is not None and transform not in OUTPUT_TRANSFORMS:
+                raise ValueError(f"output {k!r}: unknown transform {transform!r}; known: "
+                                 f"{sorted(OUTPUT_TRANSFORMS)}")
+            self._inverse.append(OUTPUT_TRANSFORMS[transform][1] if transform else None)
+        self._v_offset, self._v_scale = self._offsets[0], self._scales_out[0]
         self.threshold = float(card["spike_threshold"])
         self._conditions = condition_entries(card)
         self.condition_names = tuple(e["name"] for e in self._conditions)
@@ -150,7 +164,8 @@ class SurrogateRuntime:
             after = torch.cat([s.flatten() for s in state[1:3]])
             if float((after - before).abs().max()) < SETTLE_TOL:
                 break
-        v_rest = self._v_offset + self._v_scale * v[-1, :, -1].double().cpu().numpy()
+        v_last = v[-1, :, self.substeps - 1].double().cpu().numpy()
+        v_rest = self._v_offset + self._v_scale * v_last
         return state[:3], v_rest
 
     def _rest_of(self, z):
@@ -208,7 +223,8 @@ class SurrogateRuntime:
         Returns
         -------
         out : dict
-            ``"v"``: Tensor [n_steps * substeps, n_cells], mV, at the end of each output bin.
+            ``"v"``: Tensor [n_steps * substeps, n_cells], mV, at the end of each output bin;
+            the same for every other output of the card (its own units).
         spikes : Tensor [n_steps * substeps, n_cells] (bool)
         state : tuple
         """
@@ -225,9 +241,13 @@ class SurrogateRuntime:
             v, logits, net_state = self.net(x, state[:4])
             spikes, last = detect_spikes(logits, net_state[3], self.threshold)
             fed = state[5]
-        v = self._v_offset + self._v_scale * v
-        return ({"v": flatten_bins(v)}, flatten_bins(spikes),
-                net_state[:3] + (last, cond, fed))
+        s = self.substeps
+        out = {}
+        for k, name in enumerate(self.output_names):
+            value = self._offsets[k] + self._scales_out[k] * v[..., k * s:(k + 1) * s]
+            out[name] = flatten_bins(value if self._inverse[k] is None
+                                     else self._inverse[k](value))
+        return out, flatten_bins(spikes), net_state[:3] + (last, cond, fed)
 
 
 def build_net(card):

@@ -100,10 +100,43 @@ def conditioning_section(cell, params):
              "trial, uniformly in the transform, under the constraints")
 
 
+def output_units(name, known=None):
+    """Units of an analog output: ``known[name]`` if given (a cell type's auxiliary outputs),
+    else ``v`` and ``v.<section>`` mV, ``ca.<section>`` mM (Ca concentration), ``dipole``
+    nAm."""
+    if known and name in known:
+        return known[name]
+    if name == "v" or name.startswith("v."):
+        return "mV"
+    if name.startswith("ca."):
+        return "mM"
+    if name == "dipole":
+        return "nAm"
+    raise ValueError(f"unknown analog output {name!r}: expected v, v.<section>, ca.<section> "
+                     "or dipole")
+
+
+def output_entries(trained, units=None):
+    """The card's ``outputs``: v, then every extra analog output, with its normalisation
+    (``units``: {name: units} of outputs :func:`output_units` does not know)."""
+    _, v_offset, v_scale = trained["norm"]
+    entries = {"v": (v_offset, v_scale, None), **trained.get("extra_norm", {})}
+    out = {}
+    for name, (offset, scale, transform) in entries.items():
+        out[name] = dict(units=output_units(name, units), offset=offset, scale=scale,
+                         formula=f"{name} = offset + scale * {name}_norm, at the end of each "
+                                 "output bin")
+        if transform == "log":
+            out[name].update(transform="log", formula=f"{name} = exp(offset + scale * "
+                                                      f"{name}_norm), at the end of each "
+                                                      "output bin")
+    return out
+
+
 def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt_seconds,
                v_rest=None):
     """Assemble the card of a freshly trained surrogate (without evaluation numbers)."""
-    scales, v_offset, v_scale = trained["norm"]
+    scales = trained["norm"][0]
     net = trained["net"]
     params = cell_parameters(config)
     card = {
@@ -124,10 +157,8 @@ def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt
                            "Time; exp-synapse conductance g(t_k+), arrivals at t_k "
                            "included); the network sees the native_dt / drive_dt bins of a "
                            "native step as one input frame (bin-major, channel-minor)",
-        "outputs": {"v": dict(units="mV", offset=v_offset, scale=v_scale,
-                              formula="v = offset + scale * v_norm, at the end of each "
-                                      "output bin")},
-        "recordables": ["v"],
+        "outputs": output_entries(trained, dict(cell.aux_outputs)),
+        "recordables": list(output_entries(trained, dict(cell.aux_outputs))),
         "spike_threshold": trained["threshold"],
         "spike_rule": "per native step take the highest bin logit; the step spikes in "
                       "that bin when it exceeds spike_threshold and the previous step's did "

@@ -85,6 +85,11 @@ class CellSpec:
         turn the drawn mean conductances into mean synaptic currents. Current synapses do
         not shunt, so these are smaller than a conductance cell's driving forces. For delta
         synapses: the mean jump rates (mV/ms) per unit of relative conductance.
+    aux_outputs : tuple of (str, str)
+        ``(name, units)`` of recordables besides v that the ground truth records and the
+        surrogate learns as extra outputs: the slow variable of an adapting cell (``w`` of
+        the AdEx cells, ``u`` of Izhikevich). Supervising it helps the network keep the
+        adaptation state, and it becomes recordable in the backend.
     """
 
     name: str
@@ -103,6 +108,7 @@ class CellSpec:
     extra: dict = field(default_factory=dict)
     kernel: str = "exp"
     current_driving_force: tuple = (65.0, 15.0)
+    aux_outputs: tuple = ()
 
     def draw_parameters(self, rng, max_tries=1000):
         """One random parameter set from the conditioned ranges, respecting the constraints
@@ -174,7 +180,7 @@ CELL_SPECS = {
         extra={"threshold_gap": 15.0}),
     "EIF_cond_exp_isfa_ista": CellSpec(
         "EIF_cond_exp_isfa_ista", "conductance", g_leak=0.281 / 9.3667, cm=0.281,
-        i_scale=0.6, tau_e=(0.5, 20.0), tau_i=(0.5, 20.0)),
+        i_scale=0.6, tau_e=(0.5, 20.0), tau_i=(0.5, 20.0), aux_outputs=(("w", "nA"),)),
     "IF_curr_exp": CellSpec(
         "IF_curr_exp", "current", g_leak=0.05, cm=1.0, i_scale=0.75,
         tau_e=(0.5, 20.0), tau_i=(0.5, 20.0),
@@ -192,7 +198,8 @@ CELL_SPECS = {
     # jumps (mV) and "g_leak" is a dimensionless unit of mean drive.
     "Izhikevich": CellSpec(
         "Izhikevich", "delta", g_leak=1.0, cm=1.0, i_scale=0.004, free=(),
-        tau_defaults=(1.0, 1.0), current_driving_force=(8.0, 3.0)),
+        tau_defaults=(1.0, 1.0), current_driving_force=(8.0, 3.0),
+        aux_outputs=(("u", "mV/ms"),)),
 }
 
 

@@ -10,13 +10,14 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .groundtruth import GroundTruthConfig, excitatory_weight, resample, simulate
+from .groundtruth import (GroundTruthConfig, excitatory_weight, extra_outputs, resample,
+                          simulate)
 from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
 
 FI_AMPLITUDES = (-0.2, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)  # x i_scale/0.3
 
 
-def run_runtime(runtime, drive, chunk=2000, conditions=None):
+def run_runtime(runtime, drive, chunk=2000, conditions=None, with_outputs=False):
     """Run a runtime free-running from rest.
 
     Parameters
@@ -29,38 +30,47 @@ def run_runtime(runtime, drive, chunk=2000, conditions=None):
     conditions : dict, optional
         Per-trial values of a conditioned surrogate's parameters (name -> array [n_trials]);
         default: the card's reference parameter set.
+    with_outputs : bool
+        Also return the runtime's other analog outputs.
 
     Returns
     -------
     v : ndarray [n_trials, n_bins] (mV)
     spikes : ndarray [n_trials, n_bins] (bool)
+    outputs : dict of ndarray [n_trials, n_bins]
+        Only with ``with_outputs``: every output besides v, in its card's units.
     """
     x = torch.as_tensor(np.ascontiguousarray(np.transpose(drive, (1, 0, 2))),
                         dtype=runtime.dtype, device=runtime.device)
     state = runtime.initial_state(x.shape[1], runtime.reference if conditions is None
                                   else conditions)
-    vs, ss = [], []
+    outs, ss = {}, []
     chunk *= getattr(runtime, "drive_per_step", 1)
     for c0 in range(0, x.shape[0], chunk):
         out, spk, state = runtime.run(x[c0:c0 + chunk], state)
-        vs.append(out["v"].cpu())
+        for name, value in out.items():
+            outs.setdefault(name, []).append(value.cpu())
         ss.append(spk.cpu())
-    return torch.cat(vs).T.numpy(), torch.cat(ss).T.numpy()
+    outs = {name: torch.cat(parts).T.numpy() for name, parts in outs.items()}
+    v, spikes = outs.pop("v"), torch.cat(ss).T.numpy()
+    return (v, spikes, outs) if with_outputs else (v, spikes)
 
 
 def accuracy(runtime, drive, v_true, true_trains, output_dt, duration, v_clip=-40.0,
-             conditions=None):
+             conditions=None, extra_true=None):
     """Spike, rate and v accuracy of a runtime on ground-truth trials (``conditions`` as in
-    :func:`run_runtime`).
+    :func:`run_runtime`; ``extra_true``: {name: [n, n_bins]} of other outputs to score).
 
     Returns
     -------
     dict
         ``spikes_2ms`` and ``spikes_10ms`` (precision/recall/F1 and counts), ``rate_mae_hz``,
         ``rate_true_hz`` / ``rate_pred_hz`` (means), ``v`` and ``v_clipped`` (r, variance
-        explained, rmse), ``n_trials``, ``duration_ms``.
+        explained, rmse), ``n_trials``, ``duration_ms``, and ``outputs`` (r, variance
+        explained, rmse of each of ``extra_true``) when given.
     """
-    v_pred, s_pred = run_runtime(runtime, drive, conditions=conditions)
+    v_pred, s_pred, outputs = run_runtime(runtime, drive, conditions=conditions,
+                                          with_outputs=True)
     pred_trains = bins_to_times(s_pred, output_dt)
     n = len(true_trains)
     return dict(
@@ -71,7 +81,9 @@ def accuracy(runtime, drive, v_true, true_trains, output_dt, duration, v_clip=-4
         rate_true_hz=float(sum(map(len, true_trains)) * 1000.0 / duration / max(n, 1)),
         rate_pred_hz=float(sum(map(len, pred_trains)) * 1000.0 / duration / max(n, 1)),
         v=v_scores(v_true, v_pred),
-        v_clipped=dict(v_scores(v_true, v_pred, clip=v_clip), clip_mv=v_clip))
+        v_clipped=dict(v_scores(v_true, v_pred, clip=v_clip), clip_mv=v_clip),
+        **({"outputs": {name: v_scores(values, outputs[name])
+                        for name, values in extra_true.items()}} if extra_true else {}))
 
 
 def _filtered_poisson(rng, n, rate, weight, tau, dt):
@@ -303,9 +315,10 @@ def evaluate_package(pkg, data, test_idx, config, cell, stability_ms=100000.0,
     if rt.condition_names:
         conditions = {name: data["params"][test_idx, j]
                       for j, name in enumerate(rt.condition_names)}
+    extra = {name: values[test_idx] for name, values in extra_outputs(data).items()}
     res = dict(test=accuracy(rt, data["drive"][test_idx], data["v"][test_idx],
                              [trains[i] for i in test_idx], pkg.output_dt, config.duration,
-                             cell.v_clip, conditions))
+                             cell.v_clip, conditions, extra))
     res["test"]["trial_seconds"] = float(config.duration / 1000.0)
     if rt.condition_names:
         from .domain_evaluation import evaluate_parameter_sets

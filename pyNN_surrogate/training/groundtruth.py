@@ -30,6 +30,7 @@ DATA_VERSION = 4  # bump when the generator changes, so stale caches are not reu
 MIN_GAP = 1e-6  # ms, minimum interval between input spikes of one train
 MAX_PROFILE_LEVEL = 30.0  # highest relative rate of a profile: level 3 x burst factor 10
 NOISE_DTS = (0.1, 0.5, 1.0, 2.0, 5.0)  # ms, update intervals of the noisy currents
+AUX_PREFIX = "aux:"    # data-set keys of the auxiliary outputs (see CellSpec.aux_outputs)
 
 
 @dataclass
@@ -115,6 +116,9 @@ class GroundTruthConfig:
         for option in ("p_stationary", "p_current_only", "conditioned"):
             if not fields[option]:          # keys of data sets made before the option existed
                 del fields[option]
+        aux = get_cell_spec(self.celltype).aux_outputs
+        if aux:                             # data sets of these cell types also hold them
+            fields["aux_outputs"] = [name for name, _ in aux]
         text = json.dumps(dict(fields, version=DATA_VERSION), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -399,7 +403,7 @@ def simulate(config, trials):
             _, times, amps = t["current"]
             src = sim.StepCurrentSource(times=times + settle, amplitudes=amps)
             src.inject_into(pop[i:i + 1])
-    variables = ["v", "spikes"]
+    variables = ["v", "spikes"] + [name for name, _ in cell.aux_outputs]
     if cell.synapse == "conductance":
         variables += ["gsyn_exc", "gsyn_inh"]
     pop.record(variables)
@@ -423,6 +427,7 @@ def simulate(config, trials):
         if t["current"] is not None:
             i_inj[i] = current_trace(t["current"][1], t["current"][2], t_grid)
     res = {"v": out["v"], "i_inj": i_inj, "spikes": spikes, "tau_e": tau_e, "tau_i": tau_i}
+    res.update({name: out[name] for name, _ in cell.aux_outputs})
     if cell.synapse == "conductance":
         res["g_exc"], res["g_inh"] = out["gsyn_exc"], out["gsyn_inh"]
     elif cell.synapse == "delta":
@@ -521,8 +526,10 @@ def resample(config, raw, channels):
         ``drive`` [n, n_drive, n_channels] (float32, PyNN units; ``n_drive = n_steps *
         native_dt / drive_dt``, each sample the mean of the exact drive (:func:`exact_drive`)
         at the ``dt`` points inside its drive bin), ``v`` [n, n_bins] (float32, mV, end of
-        bins), ``spike_bins`` [n, n_bins] (uint8), ``spike_times`` (flat float64) and
-        ``spike_counts`` [n] (per-trial number of spikes).
+        bins), ``spike_bins`` [n, n_bins] (uint8), ``spike_times`` (flat float64),
+        ``spike_counts`` [n] (per-trial number of spikes) and, for a cell type with
+        auxiliary outputs, ``aux:<name>`` [n, n_bins] sampled like v (see
+        :func:`extra_outputs`).
     """
     per_drive = int(round(config.drive_bin / config.dt))
     per_bin = int(round(config.output_dt / config.dt))
@@ -540,7 +547,17 @@ def resample(config, raw, channels):
         bins[i, b[b < n_bins]] = 1
     counts = np.array([len(s) for s in raw["spikes"]])
     flat = np.concatenate(raw["spikes"]) if n else np.zeros(0)
-    return dict(drive=drive, v=v, spike_bins=bins, spike_times=flat, spike_counts=counts)
+    out = dict(drive=drive, v=v, spike_bins=bins, spike_times=flat, spike_counts=counts)
+    for name, _ in get_cell_spec(config.celltype).aux_outputs:   # as v: end of each bin
+        out[AUX_PREFIX + name] = raw[name][:, per_bin:(n_bins + 1) * per_bin:per_bin] \
+            .astype(np.float32)
+    return out
+
+
+def extra_outputs(data):
+    """The auxiliary outputs of a data set as ``{name: [n, n_bins]}`` (the training loop's
+    ``data["extra"]``), from their flat ``"aux:<name>"`` entries (which cache as they are)."""
+    return {k[len(AUX_PREFIX):]: v for k, v in data.items() if k.startswith(AUX_PREFIX)}
 
 
 def default_cache_dir():

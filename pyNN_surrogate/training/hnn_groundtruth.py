@@ -2,7 +2,7 @@
 
 Model spec, builder and runner are kept apart, as in hnn-core:
 
-* **spec**: a :class:`CellLayout` names the hnn-core cell, its contact-site groups (which
+* **spec** (:mod:`pyNN_surrogate.surrogates.layouts`): a ``CellLayout`` names the hnn-core cell, its contact-site groups (which
   sections, how many sites, which receptors) and its readouts. The surrogate's drive channels
   are ``"<group>.<receptor>"``: the summed conductance (uS) of that receptor over the group's
   sites. Sites of one group are interchangeable for the surrogate; the ground truth spreads a
@@ -23,116 +23,10 @@ x 1e-6, before hnn-core's optional smoothing and scaling), and the conductance o
 channel (uS, NEURON's recorded ``g`` of the ``Exp2Syn``s summed per channel).
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 
-RECEPTORS = ("ampa", "nmda", "gabaa", "gabab")
-INHIBITORY = ("gabaa", "gabab")
-
-
-@dataclass(frozen=True)
-class SiteGroup:
-    """A group of synaptic contact sites spread evenly over some sections.
-
-    Parameters
-    ----------
-    name : str
-        Group name, the prefix of its receptor types (e.g. ``"apical_tuft"``).
-    sections : tuple of str
-        hnn-core section names, in order; the sites are spread over their joint length.
-    n_sites : int
-    receptors : tuple of str
-        hnn-core synapse types present at every site of the group.
-    """
-
-    name: str
-    sections: tuple
-    n_sites: int
-    receptors: tuple = RECEPTORS
-
-    def __post_init__(self):
-        if self.n_sites < 1:
-            raise ValueError(f"site group {self.name!r}: n_sites must be >= 1")
-        unknown = set(self.receptors) - set(RECEPTORS)
-        if unknown:
-            raise ValueError(f"site group {self.name!r}: unknown receptor(s) {sorted(unknown)}; "
-                             f"HNN's are {RECEPTORS}")
-
-
-@dataclass(frozen=True)
-class CellLayout:
-    """Contact sites and readouts of one detailed cell type.
-
-    Parameters
-    ----------
-    cell_name : str
-        ``hnn_core.cells_default.pyramidal`` cell name (``"L5_pyramidal"``,
-        ``"L2_pyramidal"``).
-    groups : tuple of SiteGroup
-    dendritic_readouts : tuple of str
-        Sections whose middle ``v`` is recorded (recordable ``v.<section>``).
-    calcium_readouts : tuple of str
-        Sections whose middle ``cai`` is recorded (recordable ``ca.<section>``).
-    spike_threshold : float
-        Somatic spike threshold (mV).
-    celsius : float
-        Temperature (degC) the channel kinetics are scaled to; HNN's default.
-    """
-
-    cell_name: str
-    groups: tuple
-    dendritic_readouts: tuple = ()
-    calcium_readouts: tuple = ()
-    spike_threshold: float = 0.0
-    celsius: float = 37.0
-
-    @property
-    def channels(self):
-        """Drive channel names, ``"<group>.<receptor>"``, in a fixed order."""
-        return tuple(f"{g.name}.{r}" for g in self.groups for r in g.receptors)
-
-    def sites(self, section_lengths):
-        """Contact sites as ``(group name, section, x)``, ``x`` the position along the section.
-
-        The ``n_sites`` sites of a group sit at the centres of ``n_sites`` equal parts of the
-        joint length of its sections (``section_lengths``: name -> length in um).
-        """
-        out = []
-        for g in self.groups:
-            lengths = np.array([float(section_lengths[s]) for s in g.sections])
-            ends = np.cumsum(lengths)
-            for pos in (np.arange(g.n_sites) + 0.5) / g.n_sites * ends[-1]:
-                i = int(np.searchsorted(ends, pos))
-                start = ends[i] - lengths[i]
-                out.append((g.name, g.sections[i], float((pos - start) / lengths[i])))
-        return out
-
-
-L5_LAYOUT = CellLayout(
-    cell_name="L5_pyramidal",
-    groups=(
-        SiteGroup("soma", ("soma",), 1, INHIBITORY),
-        SiteGroup("basal", ("basal_1", "basal_2", "basal_3"), 12),
-        SiteGroup("apical_oblique", ("apical_oblique",), 6),
-        SiteGroup("apical_trunk", ("apical_trunk", "apical_1"), 8),
-        SiteGroup("apical_tuft", ("apical_2", "apical_tuft"), 10),
-    ),
-    dendritic_readouts=("basal_2", "apical_1", "apical_tuft"),
-    calcium_readouts=("soma", "apical_1", "apical_tuft"),
-)
-
-L23_LAYOUT = CellLayout(
-    cell_name="L2_pyramidal",
-    groups=(
-        SiteGroup("soma", ("soma",), 1, INHIBITORY),
-        SiteGroup("basal", ("basal_1", "basal_2", "basal_3"), 10),
-        SiteGroup("apical_oblique", ("apical_oblique",), 6),
-        SiteGroup("apical_trunk", ("apical_trunk", "apical_1"), 6),
-        SiteGroup("apical_tuft", ("apical_tuft",), 6),
-    ),
-    dendritic_readouts=("basal_2", "apical_1", "apical_tuft"),
-)
+from ..surrogates.layouts import (HNN_KINETICS, INHIBITORY, L5_LAYOUT,  # noqa: F401
+                                  L23_LAYOUT, RECEPTORS, CellLayout, SiteGroup)
 
 
 def check_trial(layout, trial):
@@ -172,9 +66,12 @@ def build_cells(layout, trials, rng):
                 syns[f"{group_name}.{rec}"].append(
                     cell.syn_create(secs[sec](x), **cell.synapses[rec]))
         keep = []
+        # a trial's own seed (if any) makes its site assignment independent of chunking
+        trial_rng = (np.random.default_rng(trial["site_seed"]) if "site_seed" in trial
+                     else rng)
         for ch, (times, weight) in trial["inputs"].items():
             times = np.asarray(times, float)
-            site_of = rng.integers(len(syns[ch]), size=len(times))
+            site_of = trial_rng.integers(len(syns[ch]), size=len(times))
             for k, syn in enumerate(syns[ch]):
                 vec = h.Vector(times[site_of == k] + trial["settle"])
                 stim = h.VecStim()
@@ -193,7 +90,7 @@ def build_cells(layout, trials, rng):
     return built
 
 
-def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
+def simulate(layout, trials, dt=0.025, settle=200.0, seed=0, record_conductance=True):
     """Simulate trials (one cell each) in one NEURON run, in this process.
 
     Parameters
@@ -204,7 +101,12 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
     dt, settle : float
         Fixed time step and input-free settling time (ms, discarded).
     seed : int
-        Seeds the spread of input events over a group's sites.
+        Seeds the spread of input events over a group's sites (trials without a
+        ``site_seed``).
+    record_conductance : bool
+        Record every synapse's conductance and return the channel sums. Without it the
+        drive is computed from the input events (:func:`channel_drive`), which is exact and
+        much cheaper.
 
     Returns
     -------
@@ -229,8 +131,9 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
         rec.update({f"v.{s}": secs[s](0.5)._ref_v for s in layout.dendritic_readouts})
         rec.update({f"ca.{s}": secs[s](0.5)._ref_cai for s in layout.calcium_readouts})
         vecs = {k: h.Vector().record(ref, dt) for k, ref in rec.items()}
-        vecs.update({f"g:{ch}:{i}": h.Vector().record(syn._ref_g, dt)
-                     for ch, syns in b["syns"].items() for i, syn in enumerate(syns)})
+        if record_conductance:
+            vecs.update({f"g:{ch}:{i}": h.Vector().record(syn._ref_g, dt)
+                         for ch, syns in b["syns"].items() for i, syn in enumerate(syns)})
         records.append(vecs)
         con = h.NetCon(secs["soma"](0.5)._ref_v, None, sec=secs["soma"])
         con.threshold = layout.spike_threshold
@@ -238,31 +141,131 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0):
         con.record(spike_vecs[-1][0])
     h.dt, h.steps_per_ms, h.celsius = dt, 1.0 / dt, layout.celsius
     h.finitialize()                     # keeps hnn-core's per-section initial v (v0)
-    h.continuerun(settle + duration + 0.5 * dt)
+    h.continuerun(settle + duration + 2.5 * dt)     # a margin against rounding of t
     i0 = int(round(settle / dt))
     n_samples = int(round(duration / dt)) + 1
     out = {}
     for vecs in records:
         row = {k: np.array(v)[i0:i0 + n_samples] for k, v in vecs.items()}
+        short = [k for k, v in row.items() if len(v) != n_samples]
+        if short:
+            raise RuntimeError(f"NEURON recorded fewer than {n_samples} samples of {short}")
         row["dipole"] = row["dipole"] * 1e-6                          # fAm -> nAm
-        for ch in layout.channels:
+        for ch in layout.channels if record_conductance else ():
             parts = [row.pop(k) for k in list(row) if k.startswith(f"g:{ch}:")]
             row[ch] = np.sum(parts, axis=0)
         for k, v in row.items():
             out.setdefault(k, []).append(v)
     out = {k: np.stack(v) for k, v in out.items()}
-    out["spikes"] = [np.array(vec)[np.array(vec) >= settle] - settle for vec, _ in spike_vecs]
+    times = [np.array(vec) - settle for vec, _ in spike_vecs]
+    out["spikes"] = [t[(t >= 0) & (t < duration)] for t in times]
     return out
 
 
-def simulate_in_subprocess(layout, trials, dt=0.025, settle=200.0, seed=0):
+def simulate_in_subprocess(layout, trials, dt=0.025, settle=200.0, seed=0,
+                           record_conductance=True):
     """:func:`simulate` in a fresh spawned process (safe next to pyNN.neuron)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(simulate, layout, trials, dt, settle, seed).result()
+        return pool.submit(simulate, layout, trials, dt, settle, seed,
+                           record_conductance).result()
+
+
+INJECTED = "i_inj"       # drive channel of the somatic current (nA), after the site channels
+EXP_BLOCK_EXPONENT = 300.0   # longest span (in units of tau) of one closed-form block
+
+
+def _exp_trace(arrivals, decay):
+    """``g_k = decay * g_{k-1} + arrivals_k`` (g_-1 = 0) in closed form, block by block."""
+    n = len(arrivals)
+    out = np.empty(n)
+    rate = -np.log(decay)
+    block = max(1, int(EXP_BLOCK_EXPONENT / rate))
+    carry = 0.0
+    for start in range(0, n, block):
+        a = arrivals[start:start + block]
+        grow = np.exp(rate * np.arange(len(a)))
+        out[start:start + len(a)] = (carry + np.cumsum(a * grow)) / grow
+        carry = out[start + len(a) - 1] * decay
+    return out
+
+
+def channel_drive(times, weight, tau1, tau2, dt, n):
+    """Exact Exp2Syn drive (uS) of one channel on the ``dt`` grid, ``[n]``: the value NEURON
+    applies during step ``[t_k, t_k + dt)``, arrivals at ``t_k`` included (the engine's
+    ``exp2`` convention). An event at time ``t`` arrives at the nearest grid point, as
+    NEURON's fixed step delivers it."""
+    from ..engine.synapses import exp2_factor
+
+    counts = np.bincount(np.rint(np.asarray(times, float) / dt).astype(np.int64),
+                         minlength=n)[:n] * float(weight)
+    factor = float(exp2_factor(np.array(tau1), np.array(tau2)))
+    return factor * (_exp_trace(counts, np.exp(-dt / tau2))
+                     - _exp_trace(counts, np.exp(-dt / tau1)))
+
+
+def resample(layout, raw, trials, dt, native_dt, output_dt, drive_dt=None):
+    """Turn :func:`simulate` output into surrogate training data (the point cells' format).
+
+    The drive of a site channel during step ``[t_k, t_k + dt)`` is what NEURON applies then:
+    Exp2Syn's ``g`` is assigned in BREAKPOINT, so that is the value recorded at ``t_{k+1}``
+    (the engine's ``exp2`` convention). The somatic current is the step function's value at
+    ``t_k`` (a change at ``t_k`` included). Drive bins (``drive_dt``, default ``native_dt``)
+    average the ``dt`` samples inside them; v and the extra outputs are sampled at the end of
+    every ``output_dt`` bin; a spike at ``t`` falls in bin ``floor(t / output_dt)``.
+
+    Returns
+    -------
+    dict
+        ``drive`` [n, n_drive_bins, n_channels] (channels ``layout.channels`` then
+        ``"i_inj"``), ``v`` [n, n_bins] (mV), ``extra`` {``v.<section>``, ``ca.<section>``,
+        ``dipole``: [n, n_bins]}, ``spike_bins`` [n, n_bins] (uint8), ``spike_times`` (flat)
+        and ``spike_counts`` [n].
+    """
+    from .groundtruth import current_trace
+
+    drive_dt = native_dt if drive_dt is None else drive_dt
+    per_drive, per_bin = (int(round(x / dt)) for x in (drive_dt, output_dt))
+    n_samples = raw["v"].shape[1]
+    n_steps = int(round((n_samples - 1) * dt / native_dt))
+    n_bins = n_steps * int(round(native_dt / output_dt))
+    n_drive = n_steps * int(round(native_dt / drive_dt))
+    n = raw["v"].shape[0]
+    t = np.arange(n_samples - 1) * dt
+    currents = []
+    for trial in trials:
+        if trial.get("current") is None:
+            currents.append(np.zeros(n_samples - 1))
+        else:
+            currents.append(current_trace(*(np.asarray(a, float) for a in trial["current"]), t))
+    exact = []
+    for ch in layout.channels:
+        if ch in raw:                   # recorded: NEURON applies during a step what it
+            exact.append(np.asarray(raw[ch], np.float64)[:, 1:])     # records at its end
+            continue
+        k = HNN_KINETICS[ch.split(".")[1]]
+        exact.append(np.stack([
+            channel_drive(*trial["inputs"][ch], k["tau1"], k["tau2"], dt, n_samples - 1)
+            if ch in trial["inputs"] else np.zeros(n_samples - 1) for trial in trials]))
+    exact.append(np.stack(currents))
+    drive = np.stack([x[:, :n_drive * per_drive].reshape(n, n_drive, per_drive).mean(-1)
+                      for x in exact], axis=-1).astype(np.float32)
+    end_of_bins = slice(per_bin, (n_bins + 1) * per_bin, per_bin)
+    readouts = [f"v.{s}" for s in layout.dendritic_readouts] \
+        + [f"ca.{s}" for s in layout.calcium_readouts] + ["dipole"]
+    extra = {k: raw[k][:, end_of_bins].astype(np.float32) for k in readouts}
+    bins = np.zeros((n, n_bins), np.uint8)
+    for i, st in enumerate(raw["spikes"]):
+        b = np.floor(np.asarray(st) / output_dt + 1e-6).astype(int)
+        bins[i, b[b < n_bins]] = 1
+    counts = np.array([len(s) for s in raw["spikes"]])
+    flat = np.concatenate(raw["spikes"]) if n else np.zeros(0)
+    return dict(drive=drive, v=raw["v"][:, end_of_bins].astype(np.float32), extra=extra,
+                spike_bins=bins, spike_times=flat, spike_counts=counts,
+                channels=layout.channels + (INJECTED,))
 
 
 def exp2_conductance(times, weight, tau1, tau2, t):

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..surrogates.model import SurrogateNet, detect_spikes
+from ..surrogates.runtime import OUTPUT_TRANSFORMS
 from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
 
 THRESHOLD_GRID = np.linspace(-4.0, 6.0, 51)
@@ -208,6 +209,7 @@ def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
         pred = bins_to_times(logits_to_bins(logits, thr), output_dt)
     mae = rate_mae(true_trains, pred, duration)
     _, v_offset, v_scale = norm
+    v_norm = v_norm[..., :net.substeps]                   # v first; extra outputs after it
     v = (v_offset + v_scale * v_norm).reshape(v_norm.shape[0], -1).numpy()
     r = v_scores(v_true, v, clip=v_clip)["r"]
     return dict(threshold=thr, f1_2ms=f1, rate_mae_hz=mae, v_r_clipped=r,
@@ -231,6 +233,40 @@ def window_spike_loss(logits, spikes, window):
     return torch.nn.functional.binary_cross_entropy_with_logits(top, hit)
 
 
+def output_transform(name):
+    """Transform an extra output is learned in: ``"log"`` for concentrations (``ca.*``, which
+    span orders of magnitude), else None (see :data:`.runtime.OUTPUT_TRANSFORMS`)."""
+    return "log" if name.startswith("ca.") else None
+
+
+def fit_extra_normalisation(extra, train_idx):
+    """``{name: (offset, scale, transform)}`` of extra analog outputs: median and std over the
+    training trials (scale 1 for a constant output) of the transformed values, as
+    :func:`fit_normalisation` does for v."""
+    out = {}
+    for name, values in extra.items():
+        transform = output_transform(name)
+        part = np.asarray(values[train_idx], dtype=np.float64)
+        if transform is not None:
+            part = OUTPUT_TRANSFORMS[transform][0](part)
+        scale = float(part.std())
+        out[name] = (float(np.median(part)), scale if scale > 0 else 1.0, transform)
+    return out
+
+
+def analog_targets(v_all, extra, extra_norm, n_steps, substeps):
+    """Normalised analog targets [n, n_steps, (1 + n_extra) * substeps]: v, then each extra
+    output (the network's read-out layout)."""
+    parts = [v_all]
+    for name, (offset, scale, transform) in extra_norm.items():
+        values = np.asarray(extra[name], dtype=np.float64)
+        if transform is not None:
+            values = OUTPUT_TRANSFORMS[transform][0](values)
+        a = torch.as_tensor((values - offset) / scale, dtype=torch.float32)
+        parts.append(a.reshape(len(a), n_steps, substeps))
+    return torch.cat(parts, dim=-1)
+
+
 def with_conditions(x, conditions):
     """Append constant per-trial conditioning inputs to normalised drive.
 
@@ -243,13 +279,15 @@ def with_conditions(x, conditions):
 
 
 def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
-          drive_per_step=1, conditions=None):
+          drive_per_step=1, conditions=None, init=None):
     """Train a surrogate.
 
     Parameters
     ----------
     data : dict
-        Ground-truth data set (see :func:`..groundtruth.generate`).
+        Ground-truth data set (see :func:`..groundtruth.generate`). An optional ``"extra"``
+        entry ``{name: [n_trials, n_bins]}`` holds analog outputs besides v (e.g. a detailed
+        cell's dendritic v or dipole), sampled like v; the network learns them too.
     train_idx, val_idx : array of int
         Trial indices for training and validation.
     cfg : TrainConfig
@@ -264,11 +302,17 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     conditions : ndarray [n_trials, P], optional
         Normalised intrinsic parameters of every trial, for a conditioned surrogate (see
         :mod:`pyNN_surrogate.surrogates.conditioning`).
+    init : dict, optional
+        Warm start: ``state_dict``, ``norm`` (scales, v_offset, v_scale) and ``extra_norm``
+        of a trained network of the same shape (e.g. the shipped surrogate of the cell type,
+        fine-tuned to other cell parameters; see :mod:`.warm_start`). Its normalisation is
+        kept, so its weights keep their meaning.
 
     Returns
     -------
     dict
         ``net`` (best model, CPU float32), ``norm`` (scales, v_offset, v_scale),
+        ``extra_norm`` ({name: (offset, scale)} of the extra outputs, in their order),
         ``threshold``, ``validation`` (best validation metrics), ``history``, ``steps_done``,
         ``stopped_by_time`` and ``wall_s``.
     """
@@ -280,11 +324,16 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     n_steps = drive.shape[1] // drive_per_step
     substeps = v.shape[1] // n_steps
     duration = v.shape[1] * output_dt
-    norm = fit_normalisation(drive[train_idx], v[train_idx])
+    norm = (fit_normalisation(drive[train_idx], v[train_idx]) if init is None
+            else (list(init["norm"][0]), float(init["norm"][1]), float(init["norm"][2])))
     scales, v_offset, v_scale = norm
     x_all = with_conditions(normalise(drive, scales, drive_per_step), conditions)
     v_all = torch.as_tensor((v - v_offset) / v_scale, dtype=torch.float32)
     v_all = v_all.reshape(len(v), n_steps, substeps)
+    extra = data.get("extra") or {}
+    extra_norm = (fit_extra_normalisation(extra, train_idx) if init is None
+                  else dict(init.get("extra_norm", {})))
+    target_all = analog_targets(v_all, extra, extra_norm, n_steps, substeps)
     s_all = torch.as_tensor(bins, dtype=torch.float32).reshape(len(v), n_steps, substeps)
     counts = data["spike_counts"]
     trains = np.split(data["spike_times"], np.cumsum(counts)[:-1])
@@ -292,12 +341,14 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     x_val, v_val = x_all[val_idx], v[val_idx]
 
     net = SurrogateNet(x_all.shape[-1], substeps, cfg.conv_channels, cfg.kernel, cfg.hidden,
-                       feedback=cfg.feedback)
+                       feedback=cfg.feedback, n_extra=len(extra_norm))
     x_fit = torch.cat([x_all, shifted_spikes(s_all)], dim=-1) if cfg.feedback else x_all
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: min(1.0, (k + 1) / max(cfg.warmup, 1))
         * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(k, cfg.steps) / cfg.steps))))
+    if init is not None:
+        net.load_state_dict(init["state_dict"])
     averaged = copy.deepcopy(net) if cfg.ema > 0 else None
     if averaged is not None:
         averaged.requires_grad_(False)
@@ -316,7 +367,7 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
         for b in range(0, len(order) - cfg.batch + 1, cfg.batch):
             idx = order[b:b + cfg.batch]
             xb = x_fit[idx].transpose(0, 1)
-            vb = v_all[idx].transpose(0, 1)
+            vb = target_all[idx].transpose(0, 1)
             sb = s_all[idx].transpose(0, 1)
             state = net.zero_state(len(idx))
             for c0 in chunks:
@@ -371,6 +422,7 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
             best, best_state = res, copy.deepcopy(judged.state_dict())
     net.load_state_dict(best_state)
     net.eval()
-    return dict(net=net, norm=norm, threshold=best["threshold"], validation=best,
+    return dict(net=net, norm=norm, extra_norm=extra_norm, threshold=best["threshold"],
+                validation=best,
                 history=history, steps_done=step, stopped_by_time=stopped_by_time,
                 wall_s=time.perf_counter() - t_start, config=asdict(cfg))

@@ -1,0 +1,129 @@
+"""Evaluation and cards of the detailed (HNN) cell types' surrogates.
+
+The evaluation runs the package exactly as the backend does (:class:`SurrogateRuntime`, from
+rest, on the drive in PyNN units) on held-out test trials, free-running, and compares with
+hnn-core in NEURON: somatic spikes (precision, recall, F1 at +/-2, 5 and 10 ms, one-to-one
+matching), firing-rate error, somatic v (Pearson r and variance explained, spikes clipped at
+-40 mV and unclipped), and every extra output (dendritic v, Ca, dipole).
+"""
+
+from dataclasses import asdict
+
+import numpy as np
+import torch
+
+from ..surrogates.layouts import HNN_KINETICS
+from .card import machine, output_entries
+from .metrics import rate_mae, spike_scores, split_trains, v_scores
+
+V_CLIP = -40.0          # mV, spikes clipped here for the somatic v metric
+SPIKE_TOLERANCES = (2.0, 5.0, 10.0)
+CHANNEL_MEANING = {"ampa": "AMPA", "nmda": "NMDA", "gabaa": "GABA_A", "gabab": "GABA_B"}
+
+
+@torch.no_grad()
+def predict_runtime(runtime, drive, batch=256):
+    """Free-running outputs of the runtime for trials ``drive`` [n, n_drive_bins, C] (PyNN
+    units), each from rest: ({name: [n, n_bins]}, spike bins [n, n_bins] bool)."""
+    outs, spikes = {}, []
+    for start in range(0, len(drive), batch):
+        part = torch.as_tensor(np.asarray(drive[start:start + batch]), dtype=torch.float32)
+        out, spk, _ = runtime.run(part.transpose(0, 1).contiguous(),
+                                  runtime.initial_state(part.shape[0]))
+        for name, value in out.items():
+            outs.setdefault(name, []).append(value.t().cpu().numpy())
+        spikes.append(spk.t().cpu().numpy())
+    return {k: np.concatenate(v) for k, v in outs.items()}, np.concatenate(spikes)
+
+
+def evaluate_detailed(runtime, data, test_idx, output_dt):
+    """Test-set metrics of a detailed-cell surrogate (see the module docstring)."""
+    out, spike_bins = predict_runtime(runtime, data["drive"][test_idx])
+    duration = data["v"].shape[1] * output_dt
+    true = [split_trains(data["spike_times"], data["spike_counts"])[i] for i in test_idx]
+    pred = [(np.flatnonzero(row) + 0.5) * output_dt for row in spike_bins]
+    result = dict(n_trials=int(len(test_idx)), duration_ms=float(duration),
+                  rate_true_hz=float(np.mean([len(t) for t in true]) * 1000.0 / duration),
+                  rate_pred_hz=float(np.mean([len(p) for p in pred]) * 1000.0 / duration),
+                  rate_mae_hz=rate_mae(true, pred, duration))
+    for tol in SPIKE_TOLERANCES:
+        result[f"spikes_{tol:g}ms"] = spike_scores(true, pred, tol)
+    v_true = data["v"][test_idx]
+    result["v"] = v_scores(v_true, out["v"])
+    result["v_clipped"] = v_scores(v_true, out["v"], clip=V_CLIP)
+    result["outputs"] = {name: v_scores(data["extra"][name][test_idx], out[name])
+                         for name in data["extra"]}
+    return result
+
+
+def build_detailed_card(config, trained, data, split, command, seed, wall_s, evaluation):
+    """The card of a detailed-cell surrogate (the point cells' layout where it applies)."""
+    from importlib.metadata import version
+
+    from .card import versions
+
+    layout = config.layout
+    scales = trained["norm"][0]
+    net = trained["net"]
+    channels = list(data["channels"])
+    rates = data["spike_counts"] / (config.inputs.duration / 1000.0)
+    train_idx = split[0]
+    dc = data["drive"][train_idx][..., channels.index("i_inj")]
+    card = {
+        "format_version": 1,
+        "name": config.celltype,
+        "description": f"CNN-LSTM surrogate of hnn-core's {layout.cell_name} cell (NEURON)",
+        "native_dt": config.native_dt, "output_dt": config.output_dt,
+        "substeps": int(round(config.native_dt / config.output_dt)),
+        "drive_dt": config.drive_dt or config.native_dt,
+        "drive_channels": [
+            dict(name=c, units="nA" if c == "i_inj" else "uS",
+                 meaning=("somatic injected current" if c == "i_inj" else
+                          f"summed {CHANNEL_MEANING[c.split('.')[1]]} conductance of the "
+                          f"{c.split('.')[0]} sites"),
+                 normalisation=dict(kind="asinh", scale=s, formula="x_norm = asinh(x / scale)"))
+            for c, s in zip(channels, scales)],
+        "drive_averaging": "mean over each drive bin of the exact drive at the dt points "
+                           "(Exp2Syn conductance applied during [t_k, t_k + dt), arrivals at "
+                           "t_k included; docs/architecture.md, Time)",
+        "outputs": output_entries(trained),
+        "recordables": list(output_entries(trained)),
+        "spike_threshold": trained["threshold"],
+        "spike_rule": "as the point cells': highest bin logit per native step above "
+                      "spike_threshold after a step below it; reported time = bin centre",
+        "synapse_kinetics": HNN_KINETICS,
+        "model": dict(kind="cnn_lstm", **net.config(),
+                      n_parameters=int(sum(p.numel() for p in net.parameters()))),
+        "contact_sites": dict(
+            rule="a channel is the summed conductance of its receptor over the group's sites; "
+                 "the ground truth spread each input event over the group's sites at random",
+            groups=[dict(name=g.name, sections=list(g.sections), n_sites=g.n_sites,
+                         receptors=list(g.receptors)) for g in layout.groups]),
+        "ground_truth": dict(
+            simulator="NEURON", interface=f"hnn-core {version('hnn-core')}",
+            versions=dict(versions(), hnn_core=version("hnn-core")),
+            cell=layout.cell_name, celsius=layout.celsius, dt=config.dt,
+            settle_ms=config.settle, inputs=asdict(config.inputs),
+            neuron_seconds=float(data["neuron_seconds"]), n_trials=int(len(data["v"])),
+            silent_fraction=float(np.mean(rates == 0)),
+            median_rate_hz=float(np.median(rates))),
+        "domain": {"i_offset": {"kind": "range", "min": float(min(dc.min(), 0.0)),
+                                "max": float(max(dc.max(), 0.0)), "units": "nA"}},
+        "free": "synaptic weights and delays (the synapse kernels are exact); the morphology, "
+                "channels and synapse kinetics are hnn-core's, fixed",
+        "initial_values": {"note": "every cell starts from the surrogate's resting state"},
+        "training": dict(command=command,
+                         train_command_template=f"python -m pyNN_surrogate.train_detailed "
+                                                f"{config.celltype}",
+                         seed=seed, wall_time_s=round(float(wall_s), 1),
+                         training_loop_s=round(float(trained["wall_s"]), 1),
+                         steps_done=trained["steps_done"],
+                         stopped_by_time=trained["stopped_by_time"],
+                         hyperparameters=trained["config"], machine=machine(),
+                         split=dict(train=len(split[0]), validation=len(split[1]),
+                                    test=len(split[2])),
+                         validation=trained["validation"]),
+        "evaluation": {"test": evaluation},
+        "weights": {"file": "weights.pt", "sha256": None},
+    }
+    return card
