@@ -35,17 +35,20 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MARKER = "L5_BENCHMARK_JSON "
-STIMULUS_MS = 100.0
-CONTACTS = {"basal": 3, "apical_oblique": 2}
 
 
-def connection_lists(n, p, rng):
-    """The example's connectivity (see ``examples/l5_microcircuit.py``)."""
+def _example():
+    """``examples/l5_microcircuit.py``, whose network this benchmark times."""
     spec = importlib.util.spec_from_file_location("l5_microcircuit",
                                                   REPO / "examples" / "l5_microcircuit.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.connection_lists(n, p, rng)
+    return module
+
+
+EXAMPLE = _example()
+STIMULUS_MS, CONTACTS, connection_lists = (EXAMPLE.STIMULUS_MS, EXAMPLE.CONTACTS,
+                                           EXAMPLE.connection_lists)
 
 
 def network(options):

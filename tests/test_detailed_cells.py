@@ -11,7 +11,6 @@ import torch
 from pyNN import errors
 
 import pyNN_surrogate as sim
-from pyNN_surrogate.standardmodels.detailed_cells import readout_names
 from pyNN_surrogate.surrogates import SurrogateNet
 from pyNN_surrogate.surrogates.layouts import HNN_KINETICS, L5_LAYOUT
 from pyNN_surrogate.surrogates.package import sha256_file
@@ -22,7 +21,7 @@ def write_fake_l5_package(root, drop_output=None):
     site channels and the somatic current; v plus the layout's readouts)."""
     torch.manual_seed(0)
     channels = list(L5_LAYOUT.channels) + ["i_inj"]
-    readouts = [r for r in readout_names(L5_LAYOUT) if r != drop_output]
+    readouts = [r for r in L5_LAYOUT.readouts if r != drop_output]
     net = SurrogateNet(len(channels), 5, conv_channels=8, kernel=2, hidden=16,
                        n_extra=len(readouts))
     out = root / "HNN_L5Pyramidal"

@@ -92,15 +92,9 @@ class DetailedCellType(StandardCellType):
         return specs
 
 
-def readout_names(layout):
-    """Analog recordables besides the somatic v, in the surrogate's output order."""
-    return ([f"v.{s}" for s in layout.dendritic_readouts]
-            + [f"ca.{s}" for s in layout.calcium_readouts] + ["dipole"])
-
-
 def _detailed_type(name, layout, doc):
     """A DetailedCellType subclass for ``layout`` (receptor types and recordables from it)."""
-    readouts = readout_names(layout)
+    readouts = layout.readouts
     units = {"v": "mV", "dipole": "nA*m", "spikes": "ms"}
     units.update({r: ("mM" if r.startswith("ca.") else "mV") for r in readouts[:-1]})
     units["i_offset"] = "nA"

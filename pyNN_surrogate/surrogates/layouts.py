@@ -72,6 +72,13 @@ class CellLayout:
     celsius: float = 37.0
 
     @property
+    def readouts(self):
+        """Analog outputs besides the somatic v, in order: ``v.<section>``, ``ca.<section>``,
+        ``dipole``."""
+        return ([f"v.{s}" for s in self.dendritic_readouts]
+                + [f"ca.{s}" for s in self.calcium_readouts] + ["dipole"])
+
+    @property
     def channels(self):
         """Drive channel names, ``"<group>.<receptor>"``, in a fixed order."""
         return tuple(f"{g.name}.{r}" for g in self.groups for r in g.receptors)

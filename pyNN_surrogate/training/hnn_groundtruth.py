@@ -254,9 +254,7 @@ def resample(layout, raw, trials, dt, native_dt, output_dt, drive_dt=None):
     drive = np.stack([x[:, :n_drive * per_drive].reshape(n, n_drive, per_drive).mean(-1)
                       for x in exact], axis=-1).astype(np.float32)
     end_of_bins = slice(per_bin, (n_bins + 1) * per_bin, per_bin)
-    readouts = [f"v.{s}" for s in layout.dendritic_readouts] \
-        + [f"ca.{s}" for s in layout.calcium_readouts] + ["dipole"]
-    extra = {k: raw[k][:, end_of_bins].astype(np.float32) for k in readouts}
+    extra = {k: raw[k][:, end_of_bins].astype(np.float32) for k in layout.readouts}
     bins = np.zeros((n, n_bins), np.uint8)
     for i, st in enumerate(raw["spikes"]):
         b = np.floor(np.asarray(st) / output_dt + 1e-6).astype(int)
