@@ -3,9 +3,11 @@
 Usage::
 
     python -m pyNN_surrogate.evaluate celltypes/HH_cond_exp
+    python -m pyNN_surrogate.evaluate celltypes/HNN_L5Pyramidal
 
 The held-out test trials are regenerated (or loaded from the cache) from the ground-truth
 configuration recorded in the card, so the numbers are comparable with the training run's.
+Detailed (HNN) cells are compared with hnn-core in NEURON instead of pyNN.neuron.
 """
 
 import argparse
@@ -42,6 +44,8 @@ def main(argv=None):
     torch.set_num_threads(1)
     pkg = load_celltype(args.package)
     card = pkg.card
+    if "config" not in card["ground_truth"]:          # a detailed cell (hnn-core)
+        return evaluate_detailed_package(pkg, args)
     gt = GroundTruthConfig(**card["ground_truth"]["config"])
     data = generate(gt, cache_dir=args.cache_dir)
     split_seed = card["training"].get("split", {}).get("seed", gt.seed)
@@ -54,6 +58,28 @@ def main(argv=None):
     if not args.dry_run:
         write_card(pkg.path, card)
     return ev
+
+
+def evaluate_detailed_package(pkg, args):
+    """The test and regression numbers of a detailed (HNN) cell's package."""
+    from .train_detailed import summary
+    from .training.card import write_card
+    from .training.detailed import (data_config_from_card, evaluate_detailed,
+                                    regression_check_detailed)
+    from .training.groundtruth import split_indices
+    from .training.hnn_dataset import generate_hnn
+
+    card = pkg.card
+    config = data_config_from_card(card)
+    data = generate_hnn(config, cache_dir=args.cache_dir)
+    _, _, test_idx = split_indices(len(data["v"]), seed=config.inputs.seed)
+    runtime = pkg.runtime("cpu")
+    card["evaluation"] = {"test": evaluate_detailed(runtime, data, test_idx, config.output_dt),
+                          "regression": regression_check_detailed(runtime, config)}
+    print(summary(card))
+    if not args.dry_run:
+        write_card(pkg.path, card)
+    return card["evaluation"]
 
 
 if __name__ == "__main__":

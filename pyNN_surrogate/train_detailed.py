@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m pyNN_surrogate.train_detailed HNN_L5Pyramidal [--trials 600] [--minutes 60]
+    python -m pyNN_surrogate.train_detailed HNN_L5Pyramidal [--trials 1000] [--minutes 60]
         [--seed 0] [--out DIR]
 
 The pipeline: random input trials over the cell's contact-site groups and somatic currents
@@ -30,7 +30,7 @@ def build_parser():
         description="Train a CNN-LSTM surrogate of a detailed HNN cell (hnn-core in NEURON) "
                     "and write celltypes/<CellType>/{card.json,weights.pt}.")
     p.add_argument("celltype", choices=sorted(LAYOUTS), help="detailed cell type")
-    p.add_argument("--trials", type=int, default=600, help="ground-truth trials (600)")
+    p.add_argument("--trials", type=int, default=1000, help="ground-truth trials (1000)")
     p.add_argument("--duration", type=float, default=1000.0, help="trial length, ms (1000)")
     p.add_argument("--gt-seed", type=int, default=11, help="ground-truth input seed (11)")
     p.add_argument("--gt-workers", type=int, default=1, help="NEURON processes at once (1)")
@@ -61,7 +61,8 @@ def main(argv=None):
 
     from .surrogates.package import load_celltype
     from .training.card import write_card, write_package
-    from .training.detailed import V_CLIP, build_detailed_card, evaluate_detailed
+    from .training.detailed import (V_CLIP, build_detailed_card, evaluate_detailed,
+                                    regression_check_detailed)
     from .training.groundtruth import split_indices
     from .training.hnn_dataset import HNNDataConfig, generate_hnn
     from .training.hnn_inputs import HNNInputConfig
@@ -91,6 +92,7 @@ def main(argv=None):
     card = build_detailed_card(config, trained, data, split, command, args.seed,
                                time.perf_counter() - t_start, evaluation)
     card["weights"] = load_celltype(out).card["weights"]
+    card["evaluation"]["regression"] = regression_check_detailed(runtime, config)
     write_card(out, card)
     if not args.quiet:
         print(summary(card))

@@ -22,11 +22,14 @@ CURRENT_SCALE = {"HH_cond_exp": 0.15, "IF_cond_exp": 1.5, "IF_cond_alpha": 1.5,
 
 
 def default_celltypes():
-    """HH_cond_exp plus every cell type with a trained surrogate (if pyNN_surrogate is there)."""
+    """HH_cond_exp plus every PyNN standard cell type with a trained surrogate (if
+    pyNN_surrogate is there; the detailed HNN cells have no pyNN.neuron counterpart)."""
     names = ["HH_cond_exp"]
     try:
         from pyNN_surrogate.surrogates import available_celltypes
-        names += [name for name in available_celltypes() if name not in names]
+        from pyNN_surrogate.surrogates.layouts import LAYOUTS
+        names += [name for name in available_celltypes()
+                  if name not in names and name not in LAYOUTS]
     except ImportError:
         pass
     return ",".join(names)

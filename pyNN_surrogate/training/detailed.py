@@ -56,6 +56,43 @@ def evaluate_detailed(runtime, data, test_idx, output_dt):
     return result
 
 
+REGRESSION_TRIALS = 8
+REGRESSION_SEED = 12345
+
+
+def regression_check_detailed(runtime, config, n_trials=REGRESSION_TRIALS,
+                              seed=REGRESSION_SEED):
+    """Accuracy on a small, seeded, freshly simulated trial set (hnn-core in NEURON, no cache).
+
+    The trials are ``config``'s input settings with ``n_trials`` and ``seed`` replaced, so the
+    set is deterministic; the card records the result and ``tests/test_detailed_agreement.py``
+    re-runs exactly these trials.
+    """
+    from dataclasses import replace
+
+    from .hnn_dataset import generate_hnn
+
+    small = replace(config, inputs=replace(config.inputs, n_trials=n_trials, seed=seed))
+    data = generate_hnn(small, cache_dir=False, verbose=False)
+    result = evaluate_detailed(runtime, data, np.arange(n_trials), config.output_dt)
+    result.update(seed=seed)
+    return result
+
+
+def data_config_from_card(card):
+    """The :class:`.hnn_dataset.HNNDataConfig` a detailed card's ground truth was made with."""
+    from .hnn_dataset import HNNDataConfig
+    from .hnn_inputs import HNNInputConfig
+
+    gt = card["ground_truth"]
+    inputs = {k: tuple(v) if isinstance(v, list) else v for k, v in gt["inputs"].items()}
+    drive_dt = card.get("drive_dt")
+    return HNNDataConfig(card["name"], HNNInputConfig(**inputs), dt=gt["dt"],
+                         settle=gt["settle_ms"], native_dt=card["native_dt"],
+                         output_dt=card["output_dt"],
+                         drive_dt=None if drive_dt == card["native_dt"] else drive_dt)
+
+
 def build_detailed_card(config, trained, data, split, command, seed, wall_s, evaluation):
     """The card of a detailed-cell surrogate (the point cells' layout where it applies)."""
     from importlib.metadata import version
