@@ -6,10 +6,12 @@ The network (both sides identical): ``--n-cells`` L5 cells; recurrent connection
 ``examples/l5_microcircuit.py`` (probability p, reciprocal pairs at 0.5 p, 1.5x stronger; 5
 contacts per connection, 3 basal and 2 apical oblique, AMPA and NMDA), static synapses with a
 1.5 ms delay; every cell gets the same pre-drawn Poisson background (basal and tuft AMPA,
-somatic GABA_A) and a thalamic volley at 100 ms. On the NEURON side every input event goes to
-one of its group's sites at random and each recurrent contact is its own synapse, as in the
-surrogates' ground truth; hnn-core has no Tsodyks-Markram synapse, so both sides use static
-synapses here (the example's depression costs nothing next to the cells).
+somatic GABA_A) and a thalamic volley at 100 ms. On the NEURON side every input and every
+recurrent connection is a distributed contact, as in the surrogates' ground truth: it reaches
+each site of its group with an equal share of its weight (the example's 3 basal + 2 oblique
+contacts are the weight shares of the two groups). hnn-core has no Tsodyks-Markram synapse, so
+both sides use static synapses here (the example's depression costs nothing next to the
+cells).
 
 Usage::
 
@@ -35,6 +37,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MARKER = "L5_BENCHMARK_JSON "
+SETTLE_MS = 200.0      # NEURON settles to rest without input first, as in the ground truth
 
 
 def _example():
@@ -92,9 +95,9 @@ def run_surrogate(options, inputs, connections):
     t0, c0 = time.perf_counter(), time.process_time()
     sim.run(options.duration)
     run_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
-    counts = np.array(list(cells.get_spike_counts().values()))
+    trains = [np.asarray(t.magnitude) for t in cells.get_data().segments[0].spiketrains]
     sim.end()
-    return run_s, cpu_s, counts
+    return run_s, cpu_s, trains
 
 
 def run_neuron(options, inputs, connections):
@@ -102,40 +105,34 @@ def run_neuron(options, inputs, connections):
     from neuron import h
 
     from pyNN_surrogate.surrogates.layouts import L5_LAYOUT
-    from pyNN_surrogate.training.hnn_groundtruth import build_cells
+    from pyNN_surrogate.training.hnn_groundtruth import build_cells, connect_distributed
 
     load_custom_mechanisms()
     h.load_file("stdrun.hoc")
-    rng = np.random.default_rng(options.seed + 1)
-    trials = [dict(duration=options.duration, site_seed=i, settle=0.0,
+    trials = [dict(duration=options.duration, settle=SETTLE_MS,
                    inputs={ch: (np.asarray(trains[i]), w) for ch, (trains, w) in inputs.items()
                            if ch in L5_LAYOUT.channels})
               for i in range(options.n_cells)]
-    built = build_cells(L5_LAYOUT, trials, rng)
+    built = build_cells(L5_LAYOUT, trials)
     keep = []
-    # the volley (another weight on basal.ampa): its own VecStims onto the basal AMPA synapses
+    # the volley (another weight on basal.ampa): its own VecStim onto the basal AMPA synapses
+    times, weight = inputs["basal.ampa_volley"]
     for i, b in enumerate(built):
-        syns = b["syns"]["basal.ampa"]
-        times, weight = inputs["basal.ampa_volley"][0][i], inputs["basal.ampa_volley"][1]
-        site_of = rng.integers(len(syns), size=len(times))
-        for k, syn in enumerate(syns):
-            vec = h.Vector(times[site_of == k])
-            stim = h.VecStim()
-            stim.play(vec)
-            con = h.NetCon(stim, syn)
-            con.weight[0], con.delay = weight, 0.0
-            keep += [vec, stim, con]
-    # recurrent contacts: a NetCon from the presynaptic soma to one site's synapse each
+        vec = h.Vector(times[i] + SETTLE_MS)
+        stim = h.VecStim()
+        stim.play(vec)
+        keep += [vec, stim] + connect_distributed(stim, b["syns"]["basal.ampa"], weight, 0.0)
+    # recurrent connections: from the presynaptic soma to every site of each group
     for i, j, factor in connections:
         soma = built[i]["cell"]._nrn_sections["soma"]
         for group, n_contacts in CONTACTS.items():
             for receptor, ratio in (("ampa", 1.0), ("nmda", options.nmda_ratio)):
-                syns = built[j]["syns"][f"{group}.{receptor}"]
-                for k in rng.choice(len(syns), size=n_contacts, replace=False):
-                    con = h.NetCon(soma(0.5)._ref_v, syns[k], sec=soma)
-                    con.threshold, con.delay = 0.0, 1.5
-                    con.weight[0] = options.rec_weight * factor * ratio
-                    keep.append(con)
+                cons = connect_distributed(
+                    soma(0.5)._ref_v, built[j]["syns"][f"{group}.{receptor}"],
+                    options.rec_weight * factor * n_contacts * ratio, 1.5, section=soma)
+                for con in cons:
+                    con.threshold = 0.0
+                keep += cons
     spikes = []
     for b in built:
         soma = b["cell"]._nrn_sections["soma"]
@@ -145,22 +142,25 @@ def run_neuron(options, inputs, connections):
         spikes.append((vec, con))
     h.dt, h.steps_per_ms, h.celsius = 0.025, 40.0, L5_LAYOUT.celsius
     h.finitialize()
+    h.continuerun(SETTLE_MS)           # to rest, as the surrogate's initial state (not timed)
     t0, c0 = time.perf_counter(), time.process_time()
-    h.continuerun(options.duration)
+    h.continuerun(SETTLE_MS + options.duration)
     run_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
-    counts = np.array([len(v) for v, _ in spikes])
-    return run_s, cpu_s, counts
+    return run_s, cpu_s, [np.asarray(v) - SETTLE_MS for v, _ in spikes]
 
 
 def one(options):
     inputs, connections = network(options)
     runner = run_surrogate if options.backend == "surrogate" else run_neuron
-    run_s, cpu_s, counts = runner(options, inputs, connections)
+    run_s, cpu_s, trains = runner(options, inputs, connections)
+    counts = np.array([len(t) for t in trains])
+    before, response = EXAMPLE.fractions(trains)
     result = dict(backend=options.backend, n_cells=options.n_cells,
                   duration_ms=options.duration, n_connections=len(connections),
                   run_s=run_s, run_cpu_s=cpu_s,
                   rate_hz=float(counts.mean() * 1000.0 / options.duration),
-                  active_fraction=float(np.mean(counts > 0)))
+                  active_fraction=float(np.mean(counts > 0)),
+                  fired_before_stimulus=before, fired_within_10ms=response)
     print(MARKER + json.dumps(result), flush=True)
     return result
 
@@ -216,13 +216,8 @@ def main(argv=None):
     p.add_argument("--duration", type=float, default=250.0)
     p.add_argument("--p", type=float, default=0.08, help="connection probability")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--bg-exc-rate", type=float, default=400.0)
-    p.add_argument("--bg-inh-rate", type=float, default=200.0)
-    p.add_argument("--bg-exc-weight", type=float, default=0.002)
-    p.add_argument("--bg-inh-weight", type=float, default=0.004)
-    p.add_argument("--stim-weight", type=float, default=0.01)
-    p.add_argument("--rec-weight", type=float, default=0.001)
-    p.add_argument("--nmda-ratio", type=float, default=0.5)
+    for name, (value, help_text) in EXAMPLE.NETWORK_DEFAULTS.items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=value, help=help_text)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", default=str(REPO / "docs" / "benchmarks_l5.md"))

@@ -31,6 +31,18 @@ STIMULUS_MS = 100.0
 RESPONSE_WINDOW_MS = 10.0
 TM = dict(U=0.38, tau_rec=365.6, tau_facil=25.71)
 CONTACTS = {"basal": 3, "apical_oblique": 2}      # 5 contact sites per connection
+# Background, stimulus and recurrent strengths (value, help); benchmarks/l5_network.py uses
+# them too. The background alone makes a few isolated cells fire (NEURON: 1 of 6 before the
+# stimulus at 0.0002 uS), so the recurrent connections decide whether the network runs away.
+NETWORK_DEFAULTS = {
+    "bg_exc_rate": (400.0, "excitatory background rate per channel (Hz)"),
+    "bg_inh_rate": (200.0, "inhibitory background rate (Hz)"),
+    "bg_exc_weight": (0.0002, "background AMPA weight, basal and tuft (uS)"),
+    "bg_inh_weight": (0.004, "background somatic GABA_A weight (uS)"),
+    "stim_weight": (0.01, "thalamic AMPA weight (uS)"),
+    "rec_weight": (0.001, "recurrent AMPA weight per contact (uS)"),
+    "nmda_ratio": (0.5, "recurrent NMDA/AMPA weight ratio"),
+}
 
 
 def connection_lists(n, p, rng):
@@ -127,14 +139,8 @@ def main():
         ("--grid", "points per sweep axis", {"type": int, "default": 6}),
         ("--duration", "simulated time (ms)", {"type": float, "default": 250.0}),
         ("--seed", "random seed", {"type": int, "default": 1}),
-        ("--bg-exc-rate", "excitatory background rate (Hz)", {"type": float, "default": 400.0}),
-        ("--bg-inh-rate", "inhibitory background rate (Hz)", {"type": float, "default": 200.0}),
-        ("--bg-exc-weight", "background AMPA weight (uS)", {"type": float, "default": 0.002}),
-        ("--bg-inh-weight", "background GABA_A weight (uS)", {"type": float, "default": 0.004}),
-        ("--stim-weight", "thalamic AMPA weight (uS)", {"type": float, "default": 0.01}),
-        ("--rec-weight", "recurrent AMPA weight per contact (uS)",
-         {"type": float, "default": 0.001}),
-        ("--nmda-ratio", "recurrent NMDA/AMPA weight ratio", {"type": float, "default": 0.5}),
+        *[(f"--{name.replace('_', '-')}", help_text, {"type": float, "default": value})
+          for name, (value, help_text) in NETWORK_DEFAULTS.items()],
         ("--out", "output directory", {"default": "examples/output"}),
     )
     out = Path(options.out)

@@ -140,7 +140,7 @@ def test_hnn_data_set_is_cached_and_independent_of_chunking(tmp_path, capsys):
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         pool.submit(_simulate_and_resample, config,             # never next to pyNN.neuron
-                    draw_hnn_trials(config.layout, config.inputs)[:2], config.inputs.seed,
+                    draw_hnn_trials(config.layout, config.inputs)[:2],
                     first_chunk).result()
     resumed = generate_hnn(config, cache_dir=tmp_path / "c", chunk_trials=2, verbose=True)
     assert "1 of 2 chunks from an interrupted run" in capsys.readouterr().out
@@ -152,10 +152,10 @@ def test_drive_from_events_equals_neurons_recorded_conductance():
     grid point, Exp2Syn kernel) equals the one from NEURON's recorded conductances."""
     rng = np.random.default_rng(2)
     duration = 80.0
-    trials = [dict(duration=duration, site_seed=k, inputs={
+    trials = [dict(duration=duration, inputs={
         "basal.ampa": (np.sort(rng.uniform(1, duration - 1, 30)), 0.001),
         "apical_tuft.nmda": (np.sort(rng.uniform(1, duration - 1, 20)), 0.0005),
-        "soma.gabaa": (np.sort(rng.uniform(1, duration - 1, 10)), 0.002)}) for k in range(2)]
+        "soma.gabaa": (np.sort(rng.uniform(1, duration - 1, 10)), 0.002)}) for _ in range(2)]
     raw = simulate_in_subprocess(L23_LAYOUT, trials, dt=DT, settle=50.0)
     recorded = resample(L23_LAYOUT, raw, trials, DT, 0.5, 0.1, drive_dt=DT)
     events_only = {k: v for k, v in raw.items() if k not in L23_LAYOUT.channels}

@@ -10,9 +10,11 @@ grouped as in :mod:`pyNN_surrogate.surrogates.layouts`. What PyNN sees:
 * **site assignment rule**: a Projection addresses one site group and receptor. Either name
   both in ``receptor_type`` (``"basal.ampa"``), or give the bare receptor (``"ampa"``) and the
   group as the connector's ``location_selector`` (``FixedProbabilityConnector(0.1,
-  location_selector="basal")``). The surrogate sees a group's sites as interchangeable (its
-  ground truth spread every input over them at random), so a connection is not bound to one
-  site; several connections to a group sum their conductances.
+  location_selector="basal")``). A connection to a group is a distributed contact: its
+  conductance is shared equally by the group's sites (as in the surrogate's ground truth, where
+  every input event reached each of the group's n sites with weight / n); several connections
+  to a group sum their conductances. To split one connection over several groups (e.g. 3 basal
+  and 2 oblique contacts), give each group a Projection with its share of the weight.
 * **recordables** ``spikes``, ``v`` (soma), ``v.<section>`` (dendritic v in the middle of the
   section), ``ca.<section>`` (intracellular Ca, mM, L5 only) and ``dipole`` (current dipole,
   nAm); exactly those the cell type's trained surrogate outputs.

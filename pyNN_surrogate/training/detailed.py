@@ -132,8 +132,9 @@ def build_detailed_card(config, trained, data, split, command, seed, wall_s, eva
         "model": dict(kind="cnn_lstm", **net.config(),
                       n_parameters=int(sum(p.numel() for p in net.parameters()))),
         "contact_sites": dict(
-            rule="a channel is the summed conductance of its receptor over the group's sites; "
-                 "the ground truth spread each input event over the group's sites at random",
+            rule="a channel is the summed conductance of its receptor over the group's sites, "
+                 "a distributed contact: every input event reaches each of the group's n "
+                 "sites with weight / n",
             groups=[dict(name=g.name, sections=list(g.sections), n_sites=g.n_sites,
                          receptors=list(g.receptors)) for g in layout.groups]),
         "ground_truth": dict(

@@ -3,8 +3,8 @@ NEURON (:mod:`.hnn_groundtruth`), resampled to training data, cached on disk.
 
 Every chunk of trials runs in a fresh spawned process: hnn-core's NEURON mechanisms must never
 meet pyNN.neuron's (docs/detailed_cells.md), and the memory of the dt-sampled recordings stays
-bounded. Each trial is an independent cell with its own seed for the spread of its input events
-over the sites, so the data do not depend on the chunking.
+bounded. Each trial is an independent, deterministic cell, so the data do not depend on the
+chunking.
 """
 
 import hashlib
@@ -19,7 +19,7 @@ from ..surrogates.layouts import LAYOUTS
 from .groundtruth import default_cache_dir
 from .hnn_inputs import HNNInputConfig, draw_hnn_trials
 
-HNN_DATA_VERSION = 1   # bump when the generator changes, so stale caches are not reused
+HNN_DATA_VERSION = 2   # bump when the generator changes, so stale caches are not reused
 
 
 @dataclass
@@ -64,12 +64,12 @@ class HNNDataConfig:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _simulate_and_resample(config, trials, seed, chunk_file=None):
+def _simulate_and_resample(config, trials, chunk_file=None):
     """One chunk: simulate in this (fresh) process and resample; saved to ``chunk_file``
     (if given) so that an interrupted generation resumes."""
     from .hnn_groundtruth import resample, simulate
 
-    raw = simulate(config.layout, trials, dt=config.dt, settle=config.settle, seed=seed,
+    raw = simulate(config.layout, trials, dt=config.dt, settle=config.settle,
                    record_conductance=False)       # drive from the events, exactly
     part = resample(config.layout, raw, trials, config.dt, config.native_dt, config.output_dt,
                     config.drive_dt)
@@ -137,8 +137,7 @@ def generate_hnn(config, cache_dir=None, chunk_trials=25, workers=1, verbose=Tru
     parts = [_load(f) if f is not None and f.exists() else None for f in chunk_files]
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              max_tasks_per_child=1) as pool:
-        futures = {k: pool.submit(_simulate_and_resample, config, chunk,
-                                  config.inputs.seed + k, chunk_files[k])
+        futures = {k: pool.submit(_simulate_and_resample, config, chunk, chunk_files[k])
                    for k, chunk in enumerate(chunks) if parts[k] is None}
         if verbose and len(futures) < len(chunks):
             print(f"ground truth: {len(chunks) - len(futures)} of {len(chunks)} chunks "

@@ -5,9 +5,10 @@ Model spec, builder and runner are kept apart, as in hnn-core:
 * **spec** (:mod:`pyNN_surrogate.surrogates.layouts`): a ``CellLayout`` names the hnn-core cell, its contact-site groups (which
   sections, how many sites, which receptors) and its readouts. The surrogate's drive channels
   are ``"<group>.<receptor>"``: the summed conductance (uS) of that receptor over the group's
-  sites. Sites of one group are interchangeable for the surrogate; the ground truth spreads a
-  channel's input events over the group's sites at random, so the surrogate learns the
-  group's average effect.
+  sites. **Site rule:** a channel is a distributed contact, every input event reaches all of
+  the group's sites with an equal share of its weight, so the channel's conductance
+  determines what every site receives (a random choice of site per event would make the
+  cell's response a random function of the surrogate's input: docs/detailed_cells.md).
 * **builder** (:func:`build_cells`): one hnn-core cell per trial with an ``Exp2Syn`` per
   (site, receptor), HNN's own synapse kinetics (``cell.synapses``), fed by ``VecStim``s.
 * **runner** (:func:`simulate`, in this process; :func:`simulate_in_subprocess`, in a fresh
@@ -43,11 +44,27 @@ def check_trial(layout, trial):
                              f"within [0, duration)")
 
 
-def build_cells(layout, trials, rng):
+def connect_distributed(source, synapses, weight, delay, section=None):
+    """NetCons from ``source`` (a VecStim, or a section's ``_ref_v`` with ``section``) to
+    every synapse of a site group, each with ``weight / len(synapses)`` (the site rule)."""
+    from neuron import h
+
+    cons = []
+    for syn in synapses:
+        con = (h.NetCon(source, syn) if section is None
+               else h.NetCon(source, syn, sec=section))
+        con.weight[0], con.delay = float(weight) / len(synapses), float(delay)
+        cons.append(con)
+    return cons
+
+
+def build_cells(layout, trials):
     """Build one hnn-core cell per trial, with its synapses and input sources.
 
-    Returns a list of dicts (cell, synapses per channel, and the NEURON objects that must
-    stay alive while it runs). Needs hnn-core's mechanisms loaded.
+    Every event of a channel reaches each of the group's ``n`` sites with weight / ``n``
+    (the site rule, module docstring). Returns a list of dicts (cell, synapses per channel,
+    and the NEURON objects that must stay alive while it runs). Needs hnn-core's mechanisms
+    loaded.
     """
     from hnn_core.cells_default import pyramidal
     from neuron import h
@@ -66,19 +83,12 @@ def build_cells(layout, trials, rng):
                 syns[f"{group_name}.{rec}"].append(
                     cell.syn_create(secs[sec](x), **cell.synapses[rec]))
         keep = []
-        # a trial's own seed (if any) makes its site assignment independent of chunking
-        trial_rng = (np.random.default_rng(trial["site_seed"]) if "site_seed" in trial
-                     else rng)
         for ch, (times, weight) in trial["inputs"].items():
-            times = np.asarray(times, float)
-            site_of = trial_rng.integers(len(syns[ch]), size=len(times))
-            for k, syn in enumerate(syns[ch]):
-                vec = h.Vector(times[site_of == k] + trial["settle"])
-                stim = h.VecStim()
-                stim.play(vec)
-                con = h.NetCon(stim, syn)
-                con.weight[0], con.delay = float(weight), 0.0
-                keep += [vec, stim, con]
+            vec = h.Vector(np.asarray(times, float) + trial["settle"])
+            stim = h.VecStim()
+            stim.play(vec)
+            keep += [vec, stim]
+            keep += connect_distributed(stim, syns[ch], weight, delay=0.0)
         if trial.get("current") is not None:
             times, amps = (np.asarray(a, float) for a in trial["current"])
             clamp = h.IClamp(secs["soma"](0.5))
@@ -90,7 +100,7 @@ def build_cells(layout, trials, rng):
     return built
 
 
-def simulate(layout, trials, dt=0.025, settle=200.0, seed=0, record_conductance=True):
+def simulate(layout, trials, dt=0.025, settle=200.0, record_conductance=True):
     """Simulate trials (one cell each) in one NEURON run, in this process.
 
     Parameters
@@ -100,9 +110,6 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0, record_conductance=
         See :func:`check_trial`; all of one ``duration``.
     dt, settle : float
         Fixed time step and input-free settling time (ms, discarded).
-    seed : int
-        Seeds the spread of input events over a group's sites (trials without a
-        ``site_seed``).
     record_conductance : bool
         Record every synapse's conductance and return the channel sums. Without it the
         drive is computed from the input events (:func:`channel_drive`), which is exact and
@@ -123,7 +130,7 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0, record_conductance=
     load_custom_mechanisms()
     h.load_file("stdrun.hoc")
     trials = [dict(t, settle=settle) for t in trials]
-    built = build_cells(layout, trials, np.random.default_rng(seed))
+    built = build_cells(layout, trials)
     records, spike_vecs = [], []
     for b in built:
         secs = b["cell"]._nrn_sections
@@ -162,16 +169,14 @@ def simulate(layout, trials, dt=0.025, settle=200.0, seed=0, record_conductance=
     return out
 
 
-def simulate_in_subprocess(layout, trials, dt=0.025, settle=200.0, seed=0,
-                           record_conductance=True):
+def simulate_in_subprocess(layout, trials, dt=0.025, settle=200.0, record_conductance=True):
     """:func:`simulate` in a fresh spawned process (safe next to pyNN.neuron)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(simulate, layout, trials, dt, settle, seed,
-                           record_conductance).result()
+        return pool.submit(simulate, layout, trials, dt, settle, record_conductance).result()
 
 
 INJECTED = "i_inj"       # drive channel of the somatic current (nA), after the site channels

@@ -111,8 +111,7 @@ def draw_hnn_trials(layout, config):
     -------
     list of dict
         ``duration``, ``kind``, ``inputs`` {channel: (times ms, weight uS)}, ``current``
-        ((times ms, amplitudes nA) or None), ``exc_level``, ``inh_level``, ``site_seed``
-        (seeds the spread of the trial's events over its sites); valid for
+        ((times ms, amplitudes nA) or None), ``exc_level``, ``inh_level``; valid for
         :func:`.hnn_groundtruth.simulate`.
     """
     rng = np.random.default_rng(config.seed)
@@ -126,7 +125,7 @@ def draw_hnn_trials(layout, config):
         else:
             kind = "synaptic+current" if rng.random() < config.p_current else "synaptic"
         trial = dict(duration=config.duration, kind=kind, inputs={}, current=None,
-                     exc_level=0.0, inh_level=0.0, site_seed=int(rng.integers(2 ** 31)))
+                     exc_level=0.0, inh_level=0.0)
         if kind.startswith("synaptic"):
             active = [g for g in layout.groups if rng.random() < config.p_group_active]
             if not active:
