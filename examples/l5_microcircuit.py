@@ -32,12 +32,13 @@ RESPONSE_WINDOW_MS = 10.0
 TM = dict(U=0.38, tau_rec=365.6, tau_facil=25.71)
 CONTACTS = {"basal": 3, "apical_oblique": 2}      # 5 contact sites per connection
 # Background, stimulus and recurrent strengths (value, help); benchmarks/l5_network.py uses
-# them too. The background alone makes a few isolated cells fire (NEURON: 1 of 6 before the
-# stimulus at 0.0002 uS), so the recurrent connections decide whether the network runs away.
+# them too. The background alone makes a few isolated cells fire (hnn-core in NEURON, 12
+# unconnected cells: none fire before the stimulus at 0.0002 uS, 4 at 0.00025, all at 0.0003),
+# so the recurrent connections decide whether the network runs away.
 NETWORK_DEFAULTS = {
     "bg_exc_rate": (400.0, "excitatory background rate per channel (Hz)"),
     "bg_inh_rate": (200.0, "inhibitory background rate (Hz)"),
-    "bg_exc_weight": (0.0002, "background AMPA weight, basal and tuft (uS)"),
+    "bg_exc_weight": (0.00025, "background AMPA weight, basal and tuft (uS)"),
     "bg_inh_weight": (0.004, "background somatic GABA_A weight (uS)"),
     "stim_weight": (0.01, "thalamic AMPA weight (uS)"),
     "rec_weight": (0.001, "recurrent AMPA weight per contact (uS)"),

@@ -163,3 +163,43 @@ def test_drive_from_events_equals_neurons_recorded_conductance():
     assert recorded["drive"].max() > 0
     np.testing.assert_allclose(computed["drive"], recorded["drive"], rtol=0,
                                atol=1e-5 * recorded["drive"].max())
+
+
+def _input_netcon_weights(layout, trial):
+    """{channel: [(synapse's section, NetCon weight)]} of one built cell (run in a subprocess)."""
+    from hnn_core.network_builder import load_custom_mechanisms
+
+    from pyNN_surrogate.training.hnn_groundtruth import build_cells
+
+    load_custom_mechanisms()
+    built = build_cells(layout, [dict(trial, settle=0.0)])[0]
+    syn_ids = {ch: {id(s): s.get_segment().sec.name() for s in syns}
+               for ch, syns in built["syns"].items()}
+    out = {ch: [] for ch in trial["inputs"]}
+    for obj in built["keep"]:
+        if type(obj).__name__ == "HocObject" and obj.hname().startswith("NetCon"):
+            target = obj.syn()
+            for ch in out:
+                for syn in built["syns"][ch]:
+                    if syn.same(target):
+                        out[ch].append((syn_ids[ch][id(syn)], obj.weight[0]))
+    return out
+
+
+def test_every_input_event_reaches_all_sites_of_its_group_with_an_equal_share():
+    """The site rule: one channel's events reach every site of the group, each with
+    weight / n_sites, so the group's summed conductance determines what every site gets."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    trial = dict(duration=50.0, inputs={"basal.ampa": ([5.0, 20.0], 0.003),
+                                        "apical_tuft.gabaa": ([10.0], 0.006)})
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        weights = pool.submit(_input_netcon_weights, L23_LAYOUT, trial).result()
+    groups = {g.name: g for g in L23_LAYOUT.groups}
+    for channel, (_, weight) in trial["inputs"].items():
+        group = groups[channel.split(".")[0]]
+        got = weights[channel]
+        assert len(got) == group.n_sites
+        assert {sec.split("_", 1)[1] for sec, _ in got} <= set(group.sections)   # "L2Pyr_basal_1"
+        np.testing.assert_allclose([w for _, w in got], weight / group.n_sites)
