@@ -111,8 +111,10 @@ def summary(card):
     lines.append(f"  rate MAE {t['rate_mae_hz']:.2f} Hz (true {t['rate_true_hz']:.1f}, "
                  f"surrogate {t['rate_pred_hz']:.1f} Hz)")
     lines.append(f"  soma v r {t['v']['r']:.3f}, clipped r {t['v_clipped']['r']:.3f}")
+    clipped = t.get("outputs_clipped", {})
     for name, score in t["outputs"].items():
-        lines.append(f"  {name} r {score['r']:.3f} (VE {score['variance_explained']:.3f})")
+        lines.append(f"  {name} r {score['r']:.3f} (VE {score['variance_explained']:.3f})"
+                     + (f", clipped r {clipped[name]['r']:.3f}" if name in clipped else ""))
     lines.append(f"  wall time {card['training']['wall_time_s']:.0f} s")
     return "\n".join(lines)
 

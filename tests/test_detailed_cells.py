@@ -108,12 +108,15 @@ def test_network_of_detailed_cells_routes_inputs_to_their_site_groups(fake_l5):
 
 def test_detailed_cell_domain_and_missing_output_are_refused(tmp_path, monkeypatch):
     """i_offset outside the card's range is refused naming the value and domain; a package
-    without one of the cell type's readouts is refused naming it; no package at all names the
-    cell type."""
+    without one of the cell type's readouts is refused naming it; no package at all (where
+    none is shipped) names the cell type."""
+    from pyNN_surrogate.surrogates import available_celltypes
+
     sim.setup(timestep=0.1)
     try:
-        with pytest.raises(errors.NoModelAvailableError, match="HNN_L5Pyramidal"):
-            sim.Population(1, sim.HNN_L5Pyramidal())
+        if "HNN_L5Pyramidal" not in available_celltypes():
+            with pytest.raises(errors.NoModelAvailableError, match="HNN_L5Pyramidal"):
+                sim.Population(1, sim.HNN_L5Pyramidal())
         write_fake_l5_package(tmp_path / "ok")
         monkeypatch.setenv("PYNN_SURROGATE_CELLTYPES", str(tmp_path / "ok"))
         sim.setup(timestep=0.1)

@@ -4,7 +4,8 @@ The evaluation runs the package exactly as the backend does (:class:`SurrogateRu
 rest, on the drive in PyNN units) on held-out test trials, free-running, and compares with
 hnn-core in NEURON: somatic spikes (precision, recall, F1 at +/-2, 5 and 10 ms, one-to-one
 matching), firing-rate error, somatic v (Pearson r and variance explained, spikes clipped at
--40 mV and unclipped), and every extra output (dendritic v, Ca, dipole).
+-40 mV and unclipped), and every extra output (dendritic v, Ca, dipole); dendritic v also
+clipped at -40 mV (``outputs_clipped``), since back-propagating spikes dominate its variance.
 """
 
 from dataclasses import asdict
@@ -53,10 +54,13 @@ def evaluate_detailed(runtime, data, test_idx, output_dt):
     result["v_clipped"] = v_scores(v_true, out["v"], clip=V_CLIP)
     result["outputs"] = {name: v_scores(data["extra"][name][test_idx], out[name])
                          for name in data["extra"]}
+    result["outputs_clipped"] = {name: v_scores(data["extra"][name][test_idx], out[name],
+                                                clip=V_CLIP)
+                                 for name in data["extra"] if name.startswith("v.")}
     return result
 
 
-REGRESSION_TRIALS = 8
+REGRESSION_TRIALS = 16
 REGRESSION_SEED = 12345
 
 
@@ -66,7 +70,8 @@ def regression_check_detailed(runtime, config, n_trials=REGRESSION_TRIALS,
 
     The trials are ``config``'s input settings with ``n_trials`` and ``seed`` replaced, so the
     set is deterministic; the card records the result and ``tests/test_detailed_agreement.py``
-    re-runs exactly these trials.
+    re-runs exactly these trials (hnn-core in NEURON: about 1 s of CPU per L2/3 trial, 2 s per
+    L5 trial).
     """
     from dataclasses import replace
 
