@@ -13,25 +13,23 @@ Usage::
 """
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 
 def traces(celltype, n_trials, seed):
-    """(time ms, NEURON data, surrogate outputs, surrogate spike bins) for fresh trials."""
+    """(time ms, NEURON data, surrogate outputs) for fresh trials."""
     from pyNN_surrogate.surrogates import load_celltype
-    from pyNN_surrogate.training.detailed import data_config_from_card, predict_runtime
-    from pyNN_surrogate.training.hnn_dataset import generate_hnn
+    from pyNN_surrogate.training.detailed import (data_config_from_card, fresh_trials,
+                                                  predict_runtime)
 
     pkg = load_celltype(celltype)
     config = data_config_from_card(pkg.card)
-    config = replace(config, inputs=replace(config.inputs, n_trials=n_trials, seed=seed))
-    data = generate_hnn(config, cache_dir=False, verbose=False)
-    out, spikes = predict_runtime(pkg.runtime("cpu"), data["drive"])
+    data = fresh_trials(config, n_trials, seed)
+    out, _ = predict_runtime(pkg.runtime("cpu"), data["drive"])
     t = (np.arange(data["v"].shape[1]) + 0.5) * config.output_dt
-    return t, data, out, spikes
+    return t, data, out
 
 
 def plot(celltype, t, data, out, path):
@@ -71,7 +69,7 @@ def main(argv=None):
     p.add_argument("--out", type=Path, default=Path("docs/figures"))
     options = p.parse_args(argv)
     options.out.mkdir(parents=True, exist_ok=True)
-    t, data, out, _ = traces(options.celltype, options.trials, options.seed)
+    t, data, out = traces(options.celltype, options.trials, options.seed)
     path = options.out / f"{options.celltype}_traces.png"
     plot(options.celltype, t, data, out, path)
     print(f"wrote {path}")

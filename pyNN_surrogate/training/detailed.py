@@ -64,6 +64,17 @@ REGRESSION_TRIALS = 16
 REGRESSION_SEED = 12345
 
 
+def fresh_trials(config, n_trials, seed):
+    """``n_trials`` trials of ``config``'s input generator with its own ``seed``, simulated in
+    NEURON now (not cached)."""
+    from dataclasses import replace
+
+    from .hnn_dataset import generate_hnn
+
+    small = replace(config, inputs=replace(config.inputs, n_trials=n_trials, seed=seed))
+    return generate_hnn(small, cache_dir=False, verbose=False)
+
+
 def regression_check_detailed(runtime, config, n_trials=REGRESSION_TRIALS,
                               seed=REGRESSION_SEED):
     """Accuracy on a small, seeded, freshly simulated trial set (hnn-core in NEURON, no cache).
@@ -73,12 +84,7 @@ def regression_check_detailed(runtime, config, n_trials=REGRESSION_TRIALS,
     re-runs exactly these trials (hnn-core in NEURON: about 1 s of CPU per L2/3 trial, 2 s per
     L5 trial).
     """
-    from dataclasses import replace
-
-    from .hnn_dataset import generate_hnn
-
-    small = replace(config, inputs=replace(config.inputs, n_trials=n_trials, seed=seed))
-    data = generate_hnn(small, cache_dir=False, verbose=False)
+    data = fresh_trials(config, n_trials, seed)
     result = evaluate_detailed(runtime, data, np.arange(n_trials), config.output_dt)
     result.update(seed=seed)
     return result
