@@ -112,7 +112,9 @@ def test_l5_ground_truth_resampled_to_training_data(l5_run):
 def test_hnn_data_set_is_cached_and_independent_of_chunking(tmp_path, capsys):
     """A tiny L2/3 data set: generated in two chunks (two NEURON processes) it equals the one
     generated in one chunk, the second call loads it from the cache, and an interrupted
-    generation resumes from its saved chunks."""
+    generation resumes from its saved chunks; a larger data set reuses the cached smaller one."""
+    from dataclasses import replace
+
     from pyNN_surrogate.training.hnn_dataset import HNNDataConfig, generate_hnn
     from pyNN_surrogate.training.hnn_inputs import HNNInputConfig
 
@@ -135,7 +137,7 @@ def test_hnn_data_set_is_cached_and_independent_of_chunking(tmp_path, capsys):
     from pyNN_surrogate.training.hnn_dataset import _simulate_and_resample
     from pyNN_surrogate.training.hnn_inputs import draw_hnn_trials
     final = tmp_path / "c" / f"hnn_{config.celltype}_{config.key()}.npz"
-    first_chunk = final.with_name(f"{final.stem}_chunk2_0.npz")
+    first_chunk = final.with_name(f"{final.stem}_chunk2_0_0.npz")
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -145,6 +147,16 @@ def test_hnn_data_set_is_cached_and_independent_of_chunking(tmp_path, capsys):
     resumed = generate_hnn(config, cache_dir=tmp_path / "c", chunk_trials=2, verbose=True)
     assert "1 of 2 chunks from an interrupted run" in capsys.readouterr().out
     np.testing.assert_array_equal(resumed["drive"], one["drive"])
+
+    # four trials: the first three come from the cached three-trial set, one is simulated
+    larger = replace(config, inputs=replace(config.inputs, n_trials=4))
+    extended = generate_hnn(larger, cache_dir=tmp_path / "a", chunk_trials=2, verbose=True)
+    assert "simulating 1 trials" in capsys.readouterr().out
+    direct = generate_hnn(larger, cache_dir=False, verbose=False)
+    for key in ("drive", "v", "spike_bins", "spike_counts"):
+        np.testing.assert_array_equal(extended[key], direct[key])
+    np.testing.assert_array_equal(extended["drive"][:3], one["drive"])
+    assert list(extended["kind"]) == list(direct["kind"])
 
 
 def test_drive_from_events_equals_neurons_recorded_conductance():

@@ -4,13 +4,15 @@ NEURON (:mod:`.hnn_groundtruth`), resampled to training data, cached on disk.
 Every chunk of trials runs in a fresh spawned process: hnn-core's NEURON mechanisms must never
 meet pyNN.neuron's (docs/detailed_cells.md), and the memory of the dt-sampled recordings stays
 bounded. Each trial is an independent, deterministic cell, so the data do not depend on the
-chunking.
+chunking. Trials are drawn one after another from one seeded stream, so the first n trials of
+a larger data set are the n trials of the smaller one: a larger set reuses a cached smaller one
+and simulates only the trials that are new.
 """
 
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -125,12 +127,16 @@ def generate_hnn(config, cache_dir=None, chunk_trials=25, workers=1, verbose=Tru
                 print(f"ground truth: loading {cache}")
             return _load(cache)
     trials = draw_hnn_trials(config.layout, config.inputs)
+    n_reused, prefix = (0, None) if cache is None else _cached_prefix(config, cache.parent)
     if verbose:
-        print(f"ground truth: simulating {len(trials)} trials x {config.inputs.duration:g} ms "
-              f"of hnn-core's {config.layout.cell_name} in NEURON (dt {config.dt} ms)")
-    chunks = [trials[i:i + chunk_trials] for i in range(0, len(trials), chunk_trials)]
+        print(f"ground truth: simulating {len(trials) - n_reused} trials x "
+              f"{config.inputs.duration:g} ms of hnn-core's {config.layout.cell_name} in NEURON "
+              f"(dt {config.dt} ms)"
+              + (f"; the first {n_reused} from the cached {prefix.name}" if n_reused else ""))
+    new_trials = trials[n_reused:]
+    chunks = [new_trials[i:i + chunk_trials] for i in range(0, len(new_trials), chunk_trials)]
     chunk_files = [None if cache is None else
-                   cache.with_name(f"{cache.stem}_chunk{chunk_trials}_{k}.npz")
+                   cache.with_name(f"{cache.stem}_chunk{chunk_trials}_{n_reused}_{k}.npz")
                    for k in range(len(chunks))]
     t0 = time.perf_counter()
     context = multiprocessing.get_context("spawn")
@@ -144,9 +150,14 @@ def generate_hnn(config, cache_dir=None, chunk_trials=25, workers=1, verbose=Tru
                   "from an interrupted run")
         for k, future in tqdm(futures.items(), desc="NEURON chunks", disable=not verbose):
             parts[k] = future.result()
+    neuron_seconds = time.perf_counter() - t0
+    if prefix is not None:
+        reused = _load(prefix)
+        neuron_seconds += float(reused["neuron_seconds"])
+        parts.insert(0, reused)
     data = _concatenate(parts)
     data["kind"] = np.array([t["kind"] for t in trials])
-    data["neuron_seconds"] = np.array(time.perf_counter() - t0)
+    data["neuron_seconds"] = np.array(neuron_seconds)
     if verbose:
         rates = data["spike_counts"] / (config.inputs.duration / 1000.0)
         print(f"ground truth: {float(data['neuron_seconds']):.0f} s; silent "
@@ -157,6 +168,17 @@ def generate_hnn(config, cache_dir=None, chunk_trials=25, workers=1, verbose=Tru
         for f in chunk_files:
             f.unlink(missing_ok=True)
     return data
+
+
+def _cached_prefix(config, cache_dir):
+    """The largest cached data set that differs from ``config`` only in having fewer trials:
+    (its number of trials, its path), or (0, None)."""
+    for n in range(config.inputs.n_trials - 1, 0, -1):
+        smaller = replace(config, inputs=replace(config.inputs, n_trials=n))
+        path = Path(cache_dir) / f"hnn_{config.celltype}_{smaller.key()}.npz"
+        if path.exists():
+            return n, path
+    return 0, None
 
 
 def _save(path, data):
