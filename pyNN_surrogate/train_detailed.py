@@ -112,9 +112,12 @@ def summary(card):
                  f"surrogate {t['rate_pred_hz']:.1f} Hz)")
     lines.append(f"  soma v r {t['v']['r']:.3f}, clipped r {t['v_clipped']['r']:.3f}")
     clipped = t.get("outputs_clipped", {})
+    smoothed = t.get("outputs_smoothed", {})
     for name, score in t["outputs"].items():
         lines.append(f"  {name} r {score['r']:.3f} (VE {score['variance_explained']:.3f})"
-                     + (f", clipped r {clipped[name]['r']:.3f}" if name in clipped else ""))
+                     + (f", clipped r {clipped[name]['r']:.3f}" if name in clipped else "")
+                     + (f", smoothed ({smoothed[name]['window_ms']:g} ms Hamming) r "
+                        f"{smoothed[name]['r']:.3f}" if name in smoothed else ""))
     lines.append(f"  wall time {card['training']['wall_time_s']:.0f} s")
     return "\n".join(lines)
 

@@ -34,4 +34,6 @@ def test_shipped_detailed_celltype_agrees_with_neuron(celltype):
     assert res["v_clipped"]["r"] == pytest.approx(ref["v_clipped"]["r"], abs=0.003)
     for name, score in ref["outputs"].items():
         assert res["outputs"][name]["r"] == pytest.approx(score["r"], abs=0.003), name
+    for name, score in ref.get("outputs_smoothed", {}).items():
+        assert res["outputs_smoothed"][name]["r"] == pytest.approx(score["r"], abs=0.003), name
     assert res["rate_mae_hz"] == pytest.approx(ref["rate_mae_hz"], abs=0.15)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from pyNN_surrogate.training.metrics import (bins_to_times, match_spikes, rate_mae,
-                                             spike_scores, v_scores)
+from pyNN_surrogate.training.metrics import (bins_to_times, hamming_smooth, match_spikes,
+                                             rate_mae, spike_scores, v_scores)
 
 # --- metrics on synthetic spike trains with known answers -----------------------------
 
@@ -69,6 +69,23 @@ def test_rate_and_v_metrics():
     assert v_scores(spiky, flat)["r"] < 1.0
     assert [list(t) for t in bins_to_times(np.array([[0, 1, 0, 1]]), 0.1)] == \
         [pytest.approx([0.15, 0.35])]
+
+
+def test_hamming_smoothing_keeps_area_and_mean_and_removes_fast_transients():
+    """hnn-core's dipole smoothing: a normalised Hamming window, output as long as the input."""
+    dt = 0.1
+    slow = 10.0 * np.sin(np.linspace(0, 2 * np.pi, 4000))   # 400 ms period
+    spiky = slow.copy()
+    spiky[1000:1005] += 50.0                                 # a 0.5 ms transient
+    out = hamming_smooth(np.stack([spiky, np.full(4000, 3.0)]), 30.0, dt)
+    assert out.shape == (2, 4000)
+    np.testing.assert_allclose(out[1, 200:-200], 3.0)       # the window sums to one
+    transient = out[0] - hamming_smooth(slow, 30.0, dt)[0]
+    assert transient.sum() == pytest.approx(250.0, rel=1e-6)   # its area is kept
+    assert np.abs(out[0, 1000:1005] - slow[1000:1005]).max() < 2.0   # 50 -> about 1.5
+    assert v_scores(slow[300:-300], out[0, 300:-300])["r"] > 0.99 > v_scores(slow, spiky)["r"]
+    with pytest.raises(ValueError, match="window_ms and dt must be > 0"):
+        hamming_smooth(slow, 0.0, dt)
 
 
 # --- ground truth and end-to-end training (NEURON) --------------------------------------

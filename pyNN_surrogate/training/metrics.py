@@ -107,3 +107,14 @@ def bins_to_times(spike_bins, output_dt):
 def split_trains(flat, counts):
     """Split a flat array of spike times into per-trial arrays given per-trial counts."""
     return np.split(np.asarray(flat, float), np.cumsum(counts)[:-1])
+
+
+def hamming_smooth(traces, window_ms, dt):
+    """Each row of ``traces`` (sampled every ``dt`` ms) convolved with a normalised Hamming
+    window of ``window_ms`` ("same" length): hnn-core's ``Dipole.smooth`` convention."""
+    if window_ms <= 0 or dt <= 0:
+        raise ValueError("window_ms and dt must be > 0")
+    window = np.hamming(max(int(round(window_ms / dt)), 1))
+    window /= window.sum()
+    rows = np.atleast_2d(np.asarray(traces, np.float64))
+    return np.array([np.convolve(row, window, mode="same") for row in rows])
