@@ -6,8 +6,8 @@ in NEURON (a spawned process: hnn-core's mechanisms never share a process with p
 runs the package free-running through the runtime the backend uses, and compares: the ground
 truth must be the same spike for spike and the surrogate's numbers equal to the card's up to
 float rounding, so a changed runtime, engine convention, ground-truth generator or weights shows
-up here. (The card's held-out test numbers come from 100 trials; 16 trials spread too much to
-be held to them.)
+up here. (The card's held-out test numbers come from 180-200 trials; 16 trials spread too much
+to be held to them.)
 """
 
 import pytest

@@ -21,6 +21,7 @@ from .metrics import hamming_smooth, rate_mae, spike_scores, split_trains, v_sco
 
 V_CLIP = -40.0          # mV, spikes clipped here for the somatic v metric
 SPIKE_TOLERANCES = (2.0, 5.0, 10.0)
+SMOOTHED_OUTPUTS = ("dipole",)
 DIPOLE_SMOOTH_MS = 30.0   # hnn-core's ERP examples: dpl.smooth(window_len=30)
 CHANNEL_MEANING = {"ampa": "AMPA", "nmda": "NMDA", "gabaa": "GABA_A", "gabab": "GABA_B"}
 
@@ -65,7 +66,7 @@ def evaluate_detailed(runtime, data, test_idx, output_dt):
                                            output_dt),
                             hamming_smooth(out[name], DIPOLE_SMOOTH_MS, output_dt)),
                    window_ms=DIPOLE_SMOOTH_MS)
-        for name in data["extra"] if name == "dipole"}
+        for name in SMOOTHED_OUTPUTS if name in data["extra"]}
     return result
 
 
