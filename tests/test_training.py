@@ -414,6 +414,30 @@ def test_window_spike_loss_is_tolerant_to_timing_within_a_window():
     assert torch.isfinite(odd) and odd < 1e-3
 
 
+def test_step_spike_loss_scores_the_step_and_the_bin_within_it():
+    """The "step" head's loss: BCE of "a spike in this step" on the log-sum-exp of its bins,
+    plus the cross-entropy of the true bin; a confident prediction one step early costs as
+    much as a missed spike, and the right step with the wrong bin costs the bin term only."""
+    import torch
+    from pyNN_surrogate.training.loop import step_spike_loss
+    one = torch.tensor(1.0)
+    spikes = torch.zeros(4, 1, 5)
+    spikes[2, 0, 1] = 1.0
+    right = torch.full((4, 1, 5), -12.0)
+    right[2, 0, 1] = 12.0
+    wrong_bin = torch.full((4, 1, 5), -12.0)
+    wrong_bin[2, 0, 3] = 12.0
+    early = torch.full((4, 1, 5), -12.0)
+    early[1, 0, 4] = 12.0
+    assert step_spike_loss(right, spikes, one) < 1e-3
+    assert step_spike_loss(wrong_bin, spikes, one) == pytest.approx(24.0, abs=1e-3)
+    assert step_spike_loss(early, spikes, one) > 5.0
+    silent = torch.zeros(4, 1, 5)            # no spike anywhere: the BCE term alone
+    want = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.logsumexp(right, -1), torch.zeros(4, 1))
+    assert step_spike_loss(right, silent, one) == pytest.approx(float(want))
+
+
 def test_training_learns_extra_analog_outputs():
     """With ``extra`` outputs in the data (as a detailed cell's dipole and Ca), the trained
     network gets one more read-out block each, their normalisation is fitted on the training
