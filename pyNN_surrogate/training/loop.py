@@ -12,7 +12,8 @@ from ..surrogates.runtime import OUTPUT_TRANSFORMS
 from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
 
 THRESHOLD_GRID = np.linspace(-4.0, 6.0, 51)
-FEEDBACK_THRESHOLD_GRID = (-1.0, 0.0, 1.0, 2.0)   # each one a closed-loop run
+# each one a closed-loop run; a step logit sums its bins' probability, so it runs higher
+FEEDBACK_THRESHOLD_GRID = {"bin": (-1.0, 0.0, 1.0, 2.0), "step": (0.0, 1.0, 2.0, 3.0, 4.0)}
 
 
 @dataclass
@@ -204,7 +205,8 @@ def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
     """Free-running validation: tuned threshold, F1 at 2 ms, rate MAE, clipped v r and the
     model-selection score ``f1 + r - rate_weight * rate_mae``."""
     if net.feedback:
-        runs = {float(t): predict_closed_loop(net, x, float(t)) for t in FEEDBACK_THRESHOLD_GRID}
+        runs = {float(t): predict_closed_loop(net, x, float(t))
+                for t in FEEDBACK_THRESHOLD_GRID[net.spike_head]}
         scored = {t: spike_scores(true_trains, bins_to_times(b, output_dt), 2.0)["f1"]
                   for t, (_, b) in runs.items()}
         thr = max(scored, key=scored.get)
