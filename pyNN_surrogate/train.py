@@ -69,10 +69,6 @@ def build_parser():
     p.add_argument("--chunk", type=int, default=None, help="TBPTT chunk, native steps")
     p.add_argument("--kernel", type=int, default=None, help="conv kernel, native steps")
     p.add_argument("--pos-weight", type=float, default=None, help="BCE spike pos_weight")
-    p.add_argument("--spike-head", choices=("bin", "step"), default=None,
-                   help="'bin' (default): a spike logit per output bin; 'step': a spike "
-                        "logit per native step (log-sum-exp of the bins) and a softmax over "
-                        "its bins for the spike's place, which removes early spikes")
     p.add_argument("--window-weight", type=float, default=None,
                    help="weight of the timing-tolerant (windowed) spike loss (default 0: off)")
     p.add_argument("--window-steps", type=int, default=None,
@@ -158,8 +154,7 @@ def main(argv=None):
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
                                               "huber_delta", "spike_weight", "ema",
-                                              "window_weight", "window_steps", "feedback",
-                                              "spike_head")
+                                              "window_weight", "window_steps", "feedback")
              if getattr(args, k) is not None}
     init = None
     if args.init_from is not None:

@@ -145,22 +145,6 @@ def test_detect_spikes_rule():
     assert not spk.any()
 
 
-def test_step_spike_head_reads_a_step_from_the_sum_of_its_bins():
-    """The "step" head fires when the log-sum-exp of a step's bin logits crosses threshold
-    (a spike spread over bins counts as a whole), in the bin with the highest logit; the
-    "bin" head needs one bin above threshold."""
-    lg = torch.full((3, 1, 5), -10.0)
-    lg[1, 0] = torch.tensor([0.0, 0.2, 0.5, 0.1, 0.0])   # no bin above 1.0, LSE = 2.1
-    none = torch.zeros(1, dtype=torch.bool)
-    spk_bin, _ = detect_spikes(lg, none, 1.0)
-    spk_step, above = detect_spikes(lg, none, 1.0, spike_head="step")
-    assert not spk_bin.any()
-    assert spk_step[:, 0].nonzero().tolist() == [[1, 2]]
-    assert not above.item()
-    with pytest.raises(ValueError, match="spike_head must be one of"):
-        SurrogateNet(3, 5, spike_head="peak")
-
-
 def test_corrupt_weights_refused(tmp_path):
     path = make_package(tmp_path)
     with open(path / "weights.pt", "ab") as f:
@@ -255,16 +239,14 @@ def test_hh_current_onset_shows_next_step(hh):
     assert v[20, -1] - rt.v_rest > 0.3
 
 
-@pytest.mark.parametrize("spike_head", ["bin", "step"])
 @pytest.mark.parametrize("n_cells", [4, 256])      # both LSTM kernels of the closed loop
-def test_feedback_network_sees_its_own_spikes_of_the_previous_step(n_cells, spike_head):
+def test_feedback_network_sees_its_own_spikes_of_the_previous_step(n_cells):
     """Closed-loop stepping of a feedback network equals one teacher-forced sequence pass fed
-    with the spikes it produced (shifted by one native step), its spikes are those the spike
-    rule reads from that pass's logits, and splitting the run in two (carrying state and
-    fed-back spikes) changes nothing."""
+    with the spikes it produced (shifted by one native step), and splitting the run in two
+    (carrying state and fed-back spikes) changes nothing."""
     from pyNN_surrogate.training.loop import shifted_spikes
     torch.manual_seed(0)
-    net = SurrogateNet(3, 5, feedback=True, spike_head=spike_head).double().eval()
+    net = SurrogateNet(3, 5, feedback=True).double().eval()
     x = torch.randn(40, n_cells, 3, dtype=torch.float64)
     start = net.zero_state(n_cells, dtype=torch.float64)
     fed0 = torch.zeros(n_cells, 5, dtype=torch.float64)
@@ -277,8 +259,6 @@ def test_feedback_network_sees_its_own_spikes_of_the_previous_step(n_cells, spik
         second = net.run_closed_loop(x[17:], first[3], first[4], threshold=0.0)
     torch.testing.assert_close(v_tf, v)
     torch.testing.assert_close(logits_tf, logits)
-    read, _ = detect_spikes(logits_tf, torch.zeros(n_cells, dtype=torch.bool), 0.0, spike_head)
-    assert torch.equal(read, spikes)
     torch.testing.assert_close(torch.cat([first[0], second[0]]), v)
     assert torch.equal(torch.cat([first[2], second[2]]), spikes)
 

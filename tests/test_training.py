@@ -299,8 +299,7 @@ def test_warm_start_fine_tunes_a_package_for_other_parameters(tiny_package, tmp_
     base = json.loads((tiny_package / "card.json").read_text())
     init, shape = load_warm_start(tiny_package, get_cell_spec("HH_cond_exp"),
                                   GroundTruthConfig(drive_dt=0.1))
-    assert shape == dict(conv_channels=32, kernel=3, hidden=8, feedback=False,
-                         spike_head="bin")
+    assert shape == dict(conv_channels=32, kernel=3, hidden=8, feedback=False)
     weights = torch.load(tiny_package / "weights.pt", weights_only=True)
     assert all(torch.equal(init["state_dict"][k], weights[k]) for k in weights)
     with pytest.raises(ValueError, match="drive_dt is 0.1.*0.5"):
@@ -412,30 +411,6 @@ def test_window_spike_loss_is_tolerant_to_timing_within_a_window():
     assert window_spike_loss(late, spikes, 4) > 4.0
     odd = window_spike_loss(early[:7], spikes[:7], 4)      # a partial last window counts
     assert torch.isfinite(odd) and odd < 1e-3
-
-
-def test_step_spike_loss_scores_the_step_and_the_bin_within_it():
-    """The "step" head's loss: BCE of "a spike in this step" on the log-sum-exp of its bins,
-    plus the cross-entropy of the true bin; a confident prediction one step early costs as
-    much as a missed spike, and the right step with the wrong bin costs the bin term only."""
-    import torch
-    from pyNN_surrogate.training.loop import step_spike_loss
-    one = torch.tensor(1.0)
-    spikes = torch.zeros(4, 1, 5)
-    spikes[2, 0, 1] = 1.0
-    right = torch.full((4, 1, 5), -12.0)
-    right[2, 0, 1] = 12.0
-    wrong_bin = torch.full((4, 1, 5), -12.0)
-    wrong_bin[2, 0, 3] = 12.0
-    early = torch.full((4, 1, 5), -12.0)
-    early[1, 0, 4] = 12.0
-    assert step_spike_loss(right, spikes, one) < 1e-3
-    assert step_spike_loss(wrong_bin, spikes, one) == pytest.approx(24.0, abs=1e-3)
-    assert step_spike_loss(early, spikes, one) > 5.0
-    silent = torch.zeros(4, 1, 5)            # no spike anywhere: the BCE term alone
-    want = torch.nn.functional.binary_cross_entropy_with_logits(
-        torch.logsumexp(right, -1), torch.zeros(4, 1))
-    assert step_spike_loss(right, silent, one) == pytest.approx(float(want))
 
 
 def test_training_learns_extra_analog_outputs():

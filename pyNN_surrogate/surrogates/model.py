@@ -13,15 +13,8 @@ State layout (dim 1, or dim 0 for 1-D tensors, indexes cells)::
 
     buf   [kernel - 1, n_cells, n_inputs]   last input frames seen by the causal convolution
     h, c  [1, n_cells, hidden]              LSTM state
-    above [n_cells] (bool)                  the previous native step's spike logit was
+    above [n_cells] (bool)                  the previous native step's top spike logit was
                                             above threshold (see :func:`detect_spikes`)
-
-Spike heads: the ``substeps`` logits of a native step are read in one of two ways.
-``"bin"``: each bin's logit is its own spike/no-spike logit, and the step's logit is the
-highest of them. ``"step"``: the step's logit is their log-sum-exp (trained on "a spike in
-this step"), and their softmax places the spike within the step (trained on the true bin).
-The second gives unbiased spike times: a bin-wise logit trained with a large positive weight
-crosses threshold in the step *before* an uncertain spike.
 """
 
 import torch
@@ -31,19 +24,6 @@ from .inference import packed_for
 
 
 SMALL_BATCH = 200   # below this many cells a closed-loop step uses torch.lstm_cell
-SPIKE_HEADS = ("bin", "step")
-
-
-def step_logit(logits, spike_head="bin"):
-    """Spike logit of each native step and the bin holding its spike.
-
-    ``logits`` [..., substeps] -> (step logit [...], bin index [...]); see the module
-    docstring for the two spike heads.
-    """
-    top, idx = logits.max(dim=-1)
-    if spike_head == "step":
-        top = torch.logsumexp(logits, dim=-1)
-    return top, idx
 
 
 class SurrogateNet(nn.Module):
@@ -68,12 +48,10 @@ class SurrogateNet(nn.Module):
         true spikes in their place (teacher forcing).
     n_extra : int
         Analog outputs besides v (see the module docstring).
-    spike_head : {"bin", "step"}
-        How the spike logits of a native step are read (see the module docstring).
     """
 
     def __init__(self, n_inputs, substeps, conv_channels=32, kernel=3, hidden=64,
-                 feedback=False, n_extra=0, spike_head="bin"):
+                 feedback=False, n_extra=0):
         super().__init__()
         self.n_inputs = n_inputs
         self.substeps = substeps
@@ -83,9 +61,6 @@ class SurrogateNet(nn.Module):
         if int(n_extra) < 0:
             raise ValueError(f"n_extra must be >= 0, got {n_extra}")
         self.n_extra = int(n_extra)
-        if spike_head not in SPIKE_HEADS:
-            raise ValueError(f"spike_head must be one of {SPIKE_HEADS}, got {spike_head!r}")
-        self.spike_head = spike_head
         self.n_frame = n_inputs + (substeps if self.feedback else 0)
         self.conv = nn.Conv1d(self.n_frame, conv_channels, kernel)
         self.lstm = nn.LSTM(conv_channels, hidden)
@@ -101,8 +76,6 @@ class SurrogateNet(nn.Module):
             cfg["feedback"] = True
         if self.n_extra:
             cfg["n_extra"] = self.n_extra
-        if self.spike_head != "bin":
-            cfg["spike_head"] = self.spike_head
         return cfg
 
     def split_readout(self, out):
@@ -207,7 +180,7 @@ class SurrogateNet(nn.Module):
             out, h, c = step(pre[t], torch.cat(fed_parts[len(fed_parts) - k:], -1), h, c)
             v[t], logits[t] = self.split_readout(out)
             # detect_spikes for one step, with fewer tensor operations
-            top, idx = step_logit(logits[t], self.spike_head)
+            top, idx = logits[t].max(dim=-1)
             over = top > threshold
             torch.logical_and(bins == idx.unsqueeze(-1), (over & ~above).unsqueeze(-1),
                               out=spikes[t])
@@ -252,11 +225,11 @@ class SurrogateNet(nn.Module):
         return step, pre, h, c
 
 
-def detect_spikes(logits, above, threshold, spike_head="bin"):
+def detect_spikes(logits, above, threshold):
     """Spike bins from logits: one spike per threshold crossing, no host synchronisation.
 
-    Per native step, take the step's spike logit (:func:`step_logit`). A step spikes (in its
-    most likely bin) when that logit exceeds ``threshold`` and the previous step's did not: a spike needs the logit to
+    Per native step, take the highest bin logit. A step spikes (in that bin) when its highest
+    logit exceeds ``threshold`` and the previous step's did not: a spike needs the logit to
     fall below threshold again before the next one (refractoriness, at most one spike per
     supra-threshold episode). The rule needs only one carried flag per cell, so sequence and
     step-by-step evaluation agree exactly.
@@ -267,7 +240,6 @@ def detect_spikes(logits, above, threshold, spike_head="bin"):
     above : Tensor [n_cells] (bool)
         Whether the step before ``logits[0]`` was above threshold.
     threshold : float
-    spike_head : {"bin", "step"}
 
     Returns
     -------
@@ -276,7 +248,7 @@ def detect_spikes(logits, above, threshold, spike_head="bin"):
         Carried flag for the next call.
     """
     s = logits.shape[-1]
-    top, idx = step_logit(logits, spike_head)
+    top, idx = logits.max(dim=-1)
     over = top > threshold
     prev = torch.cat([above.unsqueeze(0), over[:-1]], dim=0)
     fire = over & ~prev

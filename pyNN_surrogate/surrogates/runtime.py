@@ -239,8 +239,7 @@ class SurrogateRuntime:
             last, fed = net_state[3], fed.unsqueeze(0)
         else:
             v, logits, net_state = self.net(x, state[:4])
-            spikes, last = detect_spikes(logits, net_state[3], self.threshold,
-                                         self.net.spike_head)
+            spikes, last = detect_spikes(logits, net_state[3], self.threshold)
             fed = state[5]
         s = self.substeps
         out = {}

@@ -133,16 +133,6 @@ def output_entries(trained, units=None):
     return out
 
 
-def spike_rule(spike_head):
-    """The card's description of how spikes are read from the network's logits."""
-    step = ("per native step take the highest bin logit" if spike_head == "bin" else
-            "per native step take the log-sum-exp of the bin logits (the step's spike logit) "
-            "and the bin with the highest logit")
-    return (f"{step}; the step spikes in that bin when its logit exceeds spike_threshold and "
-            "the previous step's did not (one spike per supra-threshold episode); reported "
-            "time = bin centre")
-
-
 def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt_seconds,
                v_rest=None):
     """Assemble the card of a freshly trained surrogate (without evaluation numbers)."""
@@ -170,7 +160,10 @@ def build_card(cell, config, trained, data, train_idx, command, seed, wall_s, gt
         "outputs": output_entries(trained, dict(cell.aux_outputs)),
         "recordables": list(output_entries(trained, dict(cell.aux_outputs))),
         "spike_threshold": trained["threshold"],
-        "spike_rule": spike_rule(net.spike_head),
+        "spike_rule": "per native step take the highest bin logit; the step spikes in "
+                      "that bin when it exceeds spike_threshold and the previous step's did "
+                      "not (one spike per supra-threshold episode); reported time = bin "
+                      "centre",
         "model": dict(kind="cnn_lstm", **net.config(),
                       n_parameters=int(sum(p.numel() for p in net.parameters()))),
         "ground_truth": dict(

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..surrogates.layouts import HNN_KINETICS
-from .card import machine, output_entries, spike_rule
+from .card import machine, output_entries
 from .metrics import hamming_smooth, rate_mae, spike_scores, split_trains, v_scores
 
 V_CLIP = -40.0          # mV, spikes clipped here for the somatic v metric
@@ -147,7 +147,8 @@ def build_detailed_card(config, trained, data, split, command, seed, wall_s, eva
         "outputs": output_entries(trained),
         "recordables": list(output_entries(trained)),
         "spike_threshold": trained["threshold"],
-        "spike_rule": spike_rule(net.spike_head),
+        "spike_rule": "as the point cells': highest bin logit per native step above "
+                      "spike_threshold after a step below it; reported time = bin centre",
         "synapse_kinetics": HNN_KINETICS,
         "model": dict(kind="cnn_lstm", **net.config(),
                       n_parameters=int(sum(p.numel() for p in net.parameters()))),

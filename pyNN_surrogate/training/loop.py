@@ -12,8 +12,7 @@ from ..surrogates.runtime import OUTPUT_TRANSFORMS
 from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
 
 THRESHOLD_GRID = np.linspace(-4.0, 6.0, 51)
-# each one a closed-loop run; a step logit sums its bins' probability, so it runs higher
-FEEDBACK_THRESHOLD_GRID = {"bin": (-1.0, 0.0, 1.0, 2.0), "step": (0.0, 1.0, 2.0, 3.0, 4.0)}
+FEEDBACK_THRESHOLD_GRID = (-1.0, 0.0, 1.0, 2.0)   # each one a closed-loop run
 
 
 @dataclass
@@ -36,7 +35,7 @@ class TrainConfig:
     warmup : int
         Warm-up steps.
     pos_weight : float
-        BCE weight of spike bins (``spike_head="bin"``) or of spike steps (``"step"``).
+        BCE weight of spike bins.
     spike_weight : float
         Weight of the spike loss relative to the v loss.
     huber_delta : float
@@ -63,10 +62,6 @@ class TrainConfig:
     feedback : bool
         Train a network that sees its own spikes of the previous native step (teacher forcing:
         the true spikes during training; its own, closed-loop, in validation and use).
-    spike_head : {"bin", "step"}
-        ``"bin"``: BCE per output bin. ``"step"``: BCE of "a spike in this native step" on the
-        log-sum-exp of the step's bin logits, plus cross-entropy of the true bin on steps
-        holding a spike (see :mod:`pyNN_surrogate.surrogates.model`).
     """
 
     steps: int = 90000
@@ -90,7 +85,6 @@ class TrainConfig:
     window_weight: float = 0.0
     window_steps: int = 4
     feedback: bool = False
-    spike_head: str = "bin"
 
 
 def fit_normalisation(drive, v):
@@ -179,21 +173,19 @@ def shifted_spikes(spike_bins):
     return torch.cat([torch.zeros_like(spike_bins[:, :1]), spike_bins[:, :-1]], dim=1)
 
 
-def logits_to_bins(logits, threshold, spike_head="bin"):
+def logits_to_bins(logits, threshold):
     """Spike bins [n, n_steps * substeps] (numpy bool) from logits [n, n_steps, substeps]."""
     lg = logits.transpose(0, 1)
-    spikes, _ = detect_spikes(lg, torch.zeros(lg.shape[1], dtype=torch.bool), threshold,
-                              spike_head)
+    spikes, _ = detect_spikes(lg, torch.zeros(lg.shape[1], dtype=torch.bool), threshold)
     n_steps, n, s = spikes.shape
     return spikes.permute(1, 0, 2).reshape(n, n_steps * s).numpy()
 
 
-def tune_threshold(logits, true_trains, output_dt, tol=2.0, grid=THRESHOLD_GRID,
-                   spike_head="bin"):
+def tune_threshold(logits, true_trains, output_dt, tol=2.0, grid=THRESHOLD_GRID):
     """Spike threshold maximising F1 at ``tol`` ms; returns ``(threshold, f1)``."""
     best = (float(grid[0]), -1.0)
     for thr in grid:
-        pred = bins_to_times(logits_to_bins(logits, float(thr), spike_head), output_dt)
+        pred = bins_to_times(logits_to_bins(logits, float(thr)), output_dt)
         f1 = spike_scores(true_trains, pred, tol)["f1"]
         if f1 > best[1] + 1e-9:
             best = (float(thr), f1)
@@ -205,8 +197,7 @@ def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
     """Free-running validation: tuned threshold, F1 at 2 ms, rate MAE, clipped v r and the
     model-selection score ``f1 + r - rate_weight * rate_mae``."""
     if net.feedback:
-        runs = {float(t): predict_closed_loop(net, x, float(t))
-                for t in FEEDBACK_THRESHOLD_GRID[net.spike_head]}
+        runs = {float(t): predict_closed_loop(net, x, float(t)) for t in FEEDBACK_THRESHOLD_GRID}
         scored = {t: spike_scores(true_trains, bins_to_times(b, output_dt), 2.0)["f1"]
                   for t, (_, b) in runs.items()}
         thr = max(scored, key=scored.get)
@@ -214,8 +205,8 @@ def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
         pred = bins_to_times(bins, output_dt)
     else:
         v_norm, logits = predict(net, x)
-        thr, f1 = tune_threshold(logits, true_trains, output_dt, spike_head=net.spike_head)
-        pred = bins_to_times(logits_to_bins(logits, thr, net.spike_head), output_dt)
+        thr, f1 = tune_threshold(logits, true_trains, output_dt)
+        pred = bins_to_times(logits_to_bins(logits, thr), output_dt)
     mae = rate_mae(true_trains, pred, duration)
     _, v_offset, v_scale = norm
     v_norm = v_norm[..., :net.substeps]                   # v first; extra outputs after it
@@ -240,22 +231,6 @@ def window_spike_loss(logits, spikes, window):
     top = logits.reshape(n, window, *logits.shape[1:]).amax(dim=(1, 3))
     hit = spikes.reshape(n, window, *spikes.shape[1:]).amax(dim=(1, 3))
     return torch.nn.functional.binary_cross_entropy_with_logits(top, hit)
-
-
-def step_spike_loss(logits, spikes, pos_weight):
-    """Spike loss of the ``"step"`` head: BCE of "a spike in this native step" on the
-    log-sum-exp of the step's bin logits, plus the cross-entropy of the true bin (mean over
-    the steps that hold a spike).
-
-    ``logits``, ``spikes``: [n_steps, n_trials, substeps].
-    """
-    hit = spikes.amax(dim=-1)
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(
-        torch.logsumexp(logits, dim=-1), hit, pos_weight=pos_weight)
-    on = hit > 0
-    if on.any():
-        loss = loss + torch.nn.functional.cross_entropy(logits[on], spikes[on].argmax(dim=-1))
-    return loss
 
 
 def output_transform(name):
@@ -366,8 +341,7 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     x_val, v_val = x_all[val_idx], v[val_idx]
 
     net = SurrogateNet(x_all.shape[-1], substeps, cfg.conv_channels, cfg.kernel, cfg.hidden,
-                       feedback=cfg.feedback, n_extra=len(extra_norm),
-                       spike_head=cfg.spike_head)
+                       feedback=cfg.feedback, n_extra=len(extra_norm))
     x_fit = torch.cat([x_all, shifted_spikes(s_all)], dim=-1) if cfg.feedback else x_all
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -380,12 +354,7 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
         averaged.requires_grad_(False)
         live, slow = list(net.parameters()), list(averaged.parameters())
     judged = averaged if averaged is not None else net       # the network validated and kept
-    pos_weight = torch.tensor(cfg.pos_weight)
-    if cfg.spike_head == "step":
-        def spike_loss(logits, spikes):
-            return step_spike_loss(logits, spikes, pos_weight)
-    else:
-        spike_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(cfg.pos_weight))
     huber = torch.nn.HuberLoss(delta=cfg.huber_delta)
 
     t_start = time.perf_counter()
@@ -407,7 +376,7 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
                 state = tuple(s.detach() for s in state)
                 k0 = max(0, cfg.skip_steps - c0)
                 loss = (huber(pv[k0:], vb[c0 + k0:c1])
-                        + cfg.spike_weight * spike_loss(pl[k0:], sb[c0 + k0:c1]))
+                        + cfg.spike_weight * bce(pl[k0:], sb[c0 + k0:c1]))
                 if cfg.window_weight > 0:
                     loss = loss + cfg.window_weight * window_spike_loss(
                         pl[k0:], sb[c0 + k0:c1], cfg.window_steps)

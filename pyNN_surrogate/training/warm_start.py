@@ -29,8 +29,7 @@ def load_warm_start(path, cell, config):
         ``state_dict``, ``norm`` (scales, v_offset, v_scale), ``extra_norm`` (of the other
         outputs) and ``source`` (name, path and weights' SHA-256, for the card).
     shape : dict
-        ``conv_channels``, ``kernel``, ``hidden``, ``feedback``, ``spike_head`` of the
-        package's network.
+        ``conv_channels``, ``kernel``, ``hidden``, ``feedback`` of the package's network.
 
     Raises
     ------
@@ -61,8 +60,7 @@ def load_warm_start(path, cell, config):
     norm = ([float(ch["normalisation"]["scale"]) for ch in card["drive_channels"]],
             float(card["outputs"]["v"]["offset"]), float(card["outputs"]["v"]["scale"]))
     shape = dict(conv_channels=int(model["conv_channels"]), kernel=int(model["kernel"]),
-                 hidden=int(model["hidden"]), feedback=bool(model.get("feedback", False)),
-                 spike_head=model.get("spike_head", "bin"))
+                 hidden=int(model["hidden"]), feedback=bool(model.get("feedback", False)))
     extra_norm = {name: (float(o["offset"]), float(o["scale"]), o.get("transform"))
                   for name, o in list(card["outputs"].items())[1:]}
     source = dict(name=card["name"], path=str(pkg.path), sha256=card["weights"]["sha256"])
