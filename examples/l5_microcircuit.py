@@ -43,8 +43,8 @@ NETWORK_DEFAULTS = {
     "bg_inh_rate": (200.0, "inhibitory background rate (Hz)"),
     "bg_exc_weight": (0.00025, "background AMPA weight, basal and tuft (uS)"),
     "bg_inh_weight": (0.004, "background somatic GABA_A weight (uS)"),
-    "stim_weight": (0.003, "thalamic AMPA weight (uS)"),
-    "rec_weight": (0.00015, "recurrent AMPA weight per contact (uS)"),
+    "stim_weight": (0.0025, "thalamic AMPA weight (uS)"),
+    "rec_weight": (0.0001, "recurrent AMPA weight per contact (uS)"),
     "nmda_ratio": (0.5, "recurrent NMDA/AMPA weight ratio"),
 }
 
