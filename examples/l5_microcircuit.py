@@ -35,9 +35,9 @@ CONTACTS = {"basal": 3, "apical_oblique": 2}      # 5 contact sites per connecti
 # them too. The background alone makes a few isolated cells fire (hnn-core in NEURON, 12
 # unconnected cells: none fire before the stimulus at 0.0002 uS, 4 at 0.00025, all at 0.0003),
 # so the recurrent connections decide whether the network runs away. The recurrent weight and
-# the volley were then set on the previous L5 surrogate so that the sweep spans the
-# transition; the current one fires more (sweep: 53-100% of the cells firing before the
-# stimulus, 96-100% answering it; docs/detailed_cells.md).
+# the volley were then set on the shipped L5 surrogate so that the sweep spans the transition
+# (43-97% of the cells firing before the stimulus) and the volley drives most, not all, of the
+# cells (79-95%; docs/detailed_cells.md).
 NETWORK_DEFAULTS = {
     "bg_exc_rate": (400.0, "excitatory background rate per channel (Hz)"),
     "bg_inh_rate": (200.0, "inhibitory background rate (Hz)"),
