@@ -67,7 +67,15 @@ def test_training_arguments_name_the_exact_parameter_set(tmp_path):
     assert argv[argv.index("--out") + 1] == str(tmp_path)
     assert "gbar_Na=25.0" in argv and "gbar_K=5.0" in argv
     assert argv[argv.index("--minutes") + 1] == "6"      # the 10-minute budget, measured
-    assert "--feedback" in argv
+    assert "--feedback" in argv and "--init-from" not in argv
+    warm = on_demand.training_arguments("HH_cond_exp", PARAMS, tmp_path, "celltypes/HH")
+    assert warm[warm.index("--init-from") + 1] == "celltypes/HH"
+
+
+def test_the_shipped_unconditioned_package_is_the_warm_start():
+    from pyNN_surrogate.surrogates import load_celltype
+    assert on_demand.shipped_package("HH_cond_exp") == load_celltype("HH_cond_exp").path
+    assert on_demand.shipped_package("NoSuchCell_xyz") is None
 
 
 def test_trains_once_then_reuses_the_cache(cache):
