@@ -320,6 +320,34 @@ def test_warm_start_fine_tunes_a_package_for_other_parameters(tiny_package, tmp_
         torch.testing.assert_close(tuned[k], weights[k], rtol=0, atol=1e-5)
 
 
+def test_an_unconditioned_package_starts_a_conditioned_network_unchanged():
+    """Zero weights for the new conditioning inputs: the padded network computes exactly what
+    the unconditioned one does, whatever the conditions, and keeps its feedback inputs."""
+    import torch
+    from pyNN_surrogate.surrogates.model import SurrogateNet
+    from pyNN_surrogate.training.loop import with_conditions
+    from pyNN_surrogate.training.warm_start import with_condition_inputs
+
+    torch.manual_seed(3)
+    n_drive, n_conditions, substeps = 3, 4, 5
+    plain = SurrogateNet(n_drive, substeps, hidden=8, feedback=True)
+    conditioned = SurrogateNet(n_drive + n_conditions, substeps, hidden=8, feedback=True)
+    conditioned.load_state_dict(with_condition_inputs(plain.state_dict(), n_drive,
+                                                      n_conditions))
+    drive = torch.randn(6, 40, n_drive)                      # [trials, steps, features]
+    fed = (torch.rand(6, 40, substeps) < 0.1).float()
+    x_plain = torch.cat([drive, fed], dim=-1).transpose(0, 1)
+    x_cond = torch.cat([with_conditions(drive, torch.randn(6, n_conditions).numpy()), fed],
+                       dim=-1).transpose(0, 1)
+    with torch.no_grad():
+        v0, l0, _ = plain(x_plain, plain.zero_state(6))
+        v1, l1, _ = conditioned(x_cond, conditioned.zero_state(6))
+    torch.testing.assert_close(v1, v0)
+    torch.testing.assert_close(l1, l0)
+    assert not torch.equal(conditioned.conv.weight[:, n_drive + n_conditions:],
+                           torch.zeros_like(conditioned.conv.weight[:, n_drive + n_conditions:]))
+
+
 def test_tiny_training_writes_loadable_package(tiny_package):
     from pyNN_surrogate.surrogates import load_celltype
     pkg = load_celltype(tiny_package)

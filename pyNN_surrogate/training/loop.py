@@ -348,7 +348,13 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
         opt, lambda k: min(1.0, (k + 1) / max(cfg.warmup, 1))
         * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(k, cfg.steps) / cfg.steps))))
     if init is not None:
-        net.load_state_dict(init["state_dict"])
+        state_dict = init["state_dict"]
+        if init.get("new_conditions"):
+            from .warm_start import with_condition_inputs
+            n_conditions = int(init["new_conditions"])
+            state_dict = with_condition_inputs(state_dict, x_all.shape[-1] - n_conditions,
+                                               n_conditions)
+        net.load_state_dict(state_dict)
     averaged = copy.deepcopy(net) if cfg.ema > 0 else None
     if averaged is not None:
         averaged.requires_grad_(False)

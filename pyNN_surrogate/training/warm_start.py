@@ -3,7 +3,11 @@
 A surrogate for other intrinsic parameters of the same cell type (an on-demand parameter set,
 say) starts from the shipped package's weights instead of from scratch. The package must
 match the new data in everything the weights depend on: drive channels, native, output and
-drive steps, conditioning, and the network's shape (taken from the package's card).
+drive steps, and the network's shape (taken from the package's card).
+
+An unconditioned package may also start a *conditioned* surrogate: the conditioning inputs
+join its convolution with zero weights (:func:`with_condition_inputs`), so training starts
+from the package's cell and learns how the parameters move it.
 """
 
 from pathlib import Path
@@ -27,7 +31,10 @@ def load_warm_start(path, cell, config):
     -------
     init : dict
         ``state_dict``, ``norm`` (scales, v_offset, v_scale), ``extra_norm`` (of the other
-        outputs) and ``source`` (name, path and weights' SHA-256, for the card).
+        outputs), ``new_conditions`` (conditioning inputs the package lacks: 0, or the
+        number of the cell type's conditioned parameters when an unconditioned package
+        starts a conditioned surrogate) and ``source`` (name, path and weights' SHA-256, for
+        the card).
     shape : dict
         ``conv_channels``, ``kernel``, ``hidden``, ``feedback`` of the package's network.
 
@@ -47,7 +54,8 @@ def load_warm_start(path, cell, config):
               ("output_dt", float(card["output_dt"]), float(config.output_dt)),
               ("drive_dt", float(card.get("drive_dt") or card["native_dt"]),
                float(config.drive_bin)),
-              ("conditioning", bool(card.get("conditioning")), bool(config.conditioned)),
+              ("conditioning", bool(card.get("conditioning")),
+               bool(config.conditioned) and bool(card.get("conditioning"))),
               ("extra outputs", list(card["outputs"])[1:],
                [name for name, _ in cell.aux_outputs])]
     for what, have, want in checks:
@@ -64,4 +72,22 @@ def load_warm_start(path, cell, config):
     extra_norm = {name: (float(o["offset"]), float(o["scale"]), o.get("transform"))
                   for name, o in list(card["outputs"].items())[1:]}
     source = dict(name=card["name"], path=str(pkg.path), sha256=card["weights"]["sha256"])
-    return dict(state_dict=state, norm=norm, extra_norm=extra_norm, source=source), shape
+    new_conditions = (len(cell.conditioned)
+                      if config.conditioned and not card.get("conditioning") else 0)
+    return dict(state_dict=state, norm=norm, extra_norm=extra_norm, source=source,
+                new_conditions=new_conditions), shape
+
+
+def with_condition_inputs(state_dict, n_drive, n_conditions):
+    """A copy of ``state_dict`` whose convolution also takes ``n_conditions`` inputs.
+
+    The network's input frame is drive features, then conditioning inputs, then (with
+    feedback) the fed-back spike bins (:func:`.loop.with_conditions`); zero weights for the
+    new inputs, inserted after the ``n_drive`` drive features, leave the network's function
+    unchanged.
+    """
+    out = dict(state_dict)
+    weight = state_dict["conv.weight"]                       # [channels, frame, kernel]
+    zeros = weight.new_zeros(weight.shape[0], n_conditions, weight.shape[2])
+    out["conv.weight"] = torch.cat([weight[:, :n_drive], zeros, weight[:, n_drive:]], dim=1)
+    return out
