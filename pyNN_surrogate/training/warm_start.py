@@ -47,6 +47,7 @@ def load_warm_start(path, cell, config):
 
     pkg = load_celltype(Path(path))
     card = pkg.card
+    package_conditioned = bool(card.get("conditioning"))
     channels = tuple(ch["name"] for ch in card["drive_channels"])
     checks = [("cell type", card["name"].split("-")[0], config.celltype),
               ("drive channels", channels, tuple(cell.drive_channels)),
@@ -54,8 +55,9 @@ def load_warm_start(path, cell, config):
               ("output_dt", float(card["output_dt"]), float(config.output_dt)),
               ("drive_dt", float(card.get("drive_dt") or card["native_dt"]),
                float(config.drive_bin)),
-              ("conditioning", bool(card.get("conditioning")),
-               bool(config.conditioned) and bool(card.get("conditioning"))),
+              # an unconditioned package may start either kind; a conditioned one only its kind
+              ("conditioning", package_conditioned,
+               bool(config.conditioned) and package_conditioned),
               ("extra outputs", list(card["outputs"])[1:],
                [name for name, _ in cell.aux_outputs])]
     for what, have, want in checks:
@@ -73,7 +75,7 @@ def load_warm_start(path, cell, config):
                   for name, o in list(card["outputs"].items())[1:]}
     source = dict(name=card["name"], path=str(pkg.path), sha256=card["weights"]["sha256"])
     new_conditions = (len(cell.conditioned)
-                      if config.conditioned and not card.get("conditioning") else 0)
+                      if config.conditioned and not package_conditioned else 0)
     return dict(state_dict=state, norm=norm, extra_norm=extra_norm, source=source,
                 new_conditions=new_conditions), shape
 
