@@ -78,6 +78,9 @@ def build_parser():
                         "(teacher-forced in training, closed-loop in use)")
     p.add_argument("--huber-delta", type=float, default=None,
                    help="Huber threshold of the v loss (normalised units; large = MSE)")
+    p.add_argument("--clipped-v-weight", type=float, default=None,
+                   help="share of the v loss taken on v clipped at the cell's clip level "
+                        "(default 0: off)")
     p.add_argument("--spike-weight", type=float, default=None, help="spike loss weight")
     p.add_argument("--ema", type=float, default=None,
                    help="decay of a moving average of the weights used for validation and "
@@ -154,7 +157,8 @@ def main(argv=None):
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
                                               "huber_delta", "spike_weight", "ema",
-                                              "window_weight", "window_steps", "feedback")
+                                              "window_weight", "window_steps", "feedback",
+                                              "clipped_v_weight")
              if getattr(args, k) is not None}
     init = None
     if args.init_from is not None:

@@ -441,6 +441,32 @@ def test_window_spike_loss_is_tolerant_to_timing_within_a_window():
     assert torch.isfinite(odd) and odd < 1e-3
 
 
+def test_clipped_v_loss_ignores_spike_peaks_and_keeps_the_extra_outputs_weight():
+    import torch
+    from pyNN_surrogate.training.loop import AnalogLoss
+    torch.manual_seed(0)
+    s, clip = 5, 1.0
+    target = torch.rand(6, 2, 2 * s) * 0.5             # v bins, then one extra output's bins
+    pred = target + 0.1 * torch.randn_like(target)
+    plain = torch.nn.HuberLoss(delta=100.0)(pred, target)
+    # below the clip level, clipping changes nothing: the loss is the plain one
+    assert torch.isclose(AnalogLoss(100.0, s, 0.9, clip)(pred, target), plain)
+    assert torch.isclose(AnalogLoss(100.0, s, 0.0, clip)(pred, target), plain)
+    # a spike peak of the wrong height costs nothing in the clipped part ...
+    peak_true, peak_pred = target.clone(), target.clone()
+    peak_true[2, 0, 1], peak_pred[2, 0, 1] = 5.0, 3.0
+    assert AnalogLoss(100.0, s, 1.0, clip)(peak_pred, peak_true) == 0.0
+    full = torch.nn.HuberLoss(delta=100.0)(peak_pred, peak_true)
+    assert torch.isclose(AnalogLoss(100.0, s, 0.5, clip)(peak_pred, peak_true), 0.5 * full)
+    # ... and a mistimed one costs only its part below the clip level
+    late = target.clone()
+    late[3, 0, 1] = 5.0
+    clipped = AnalogLoss(100.0, s, 1.0, clip)(late, peak_true)
+    assert 0.0 < clipped < 0.1 * torch.nn.HuberLoss(delta=100.0)(late, peak_true)
+    with pytest.raises(ValueError, match="clipped_weight must be in"):
+        AnalogLoss(100.0, s, 1.5, clip)
+
+
 def test_training_learns_extra_analog_outputs():
     """With ``extra`` outputs in the data (as a detailed cell's dipole and Ca), the trained
     network gets one more read-out block each, their normalisation is fitted on the training

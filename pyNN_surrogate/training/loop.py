@@ -62,6 +62,11 @@ class TrainConfig:
     feedback : bool
         Train a network that sees its own spikes of the previous native step (teacher forcing:
         the true spikes during training; its own, closed-loop, in validation and use).
+    clipped_v_weight : float
+        Share of the v loss taken on v clipped from above at the cell's ``v_clip`` (0: off):
+        the v loss is ``(1 - w) * loss(v) + w * loss(clipped v)``. Spike peaks, whose exact
+        onset no network can know a step ahead, then weigh less against the subthreshold
+        trajectory that decides the next spike's timing.
     """
 
     steps: int = 90000
@@ -85,6 +90,7 @@ class TrainConfig:
     window_weight: float = 0.0
     window_steps: int = 4
     feedback: bool = False
+    clipped_v_weight: float = 0.0
 
 
 def fit_normalisation(drive, v):
@@ -214,6 +220,41 @@ def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
     r = v_scores(v_true, v, clip=v_clip)["r"]
     return dict(threshold=thr, f1_2ms=f1, rate_mae_hz=mae, v_r_clipped=r,
                 score=f1 + r - rate_weight * mae)
+
+
+class AnalogLoss:
+    """Huber loss of the analog outputs, with an optional share of the v part on clipped v.
+
+    Parameters
+    ----------
+    delta : float
+        Huber threshold (normalised units).
+    substeps : int
+        Output bins per native step (v is the first ``substeps`` read-out columns).
+    clipped_weight : float
+        Share ``w`` of the v loss on v clipped from above at ``clip`` (see
+        :class:`TrainConfig`).
+    clip : float
+        Clip level in normalised v units.
+    """
+
+    def __init__(self, delta, substeps, clipped_weight=0.0, clip=None):
+        if not 0.0 <= clipped_weight <= 1.0:
+            raise ValueError(f"clipped_weight must be in [0, 1], got {clipped_weight}")
+        self.huber = torch.nn.HuberLoss(delta=delta)
+        self.substeps, self.clipped_weight, self.clip = substeps, float(clipped_weight), clip
+
+    def __call__(self, pred, target):
+        if self.clipped_weight == 0.0:
+            return self.huber(pred, target)
+        s, w = self.substeps, self.clipped_weight
+        v_pred, v_true = pred[..., :s], target[..., :s]
+        v_loss = ((1.0 - w) * self.huber(v_pred, v_true)
+                  + w * self.huber(v_pred.clamp(max=self.clip), v_true.clamp(max=self.clip)))
+        if pred.shape[-1] == s:
+            return v_loss
+        n_analog = pred.shape[-1] // s            # keep each output's weight as without clipping
+        return (v_loss + (n_analog - 1) * self.huber(pred[..., s:], target[..., s:])) / n_analog
 
 
 def window_spike_loss(logits, spikes, window):
@@ -361,7 +402,8 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
         live, slow = list(net.parameters()), list(averaged.parameters())
     judged = averaged if averaged is not None else net       # the network validated and kept
     bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(cfg.pos_weight))
-    huber = torch.nn.HuberLoss(delta=cfg.huber_delta)
+    analog_loss = AnalogLoss(cfg.huber_delta, substeps, cfg.clipped_v_weight,
+                             (v_clip - v_offset) / v_scale)
 
     t_start = time.perf_counter()
     history, best, best_state = [], None, None
@@ -381,7 +423,7 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
                 pv, pl, state = net(xb[c0:c1], state)
                 state = tuple(s.detach() for s in state)
                 k0 = max(0, cfg.skip_steps - c0)
-                loss = (huber(pv[k0:], vb[c0 + k0:c1])
+                loss = (analog_loss(pv[k0:], vb[c0 + k0:c1])
                         + cfg.spike_weight * bce(pl[k0:], sb[c0 + k0:c1]))
                 if cfg.window_weight > 0:
                     loss = loss + cfg.window_weight * window_spike_loss(
