@@ -76,6 +76,9 @@ def build_parser():
     p.add_argument("--feedback", action="store_true", default=None,
                    help="the network also sees its own spikes of the previous native step "
                         "(teacher-forced in training, closed-loop in use)")
+    p.add_argument("--spike-traces", type=float, nargs="+", default=None, metavar="TAU",
+                   help="with --feedback: time constants (ms) of exponential traces of the "
+                        "network's own spikes, fed back with them (e.g. 20 50 150 500)")
     p.add_argument("--huber-delta", type=float, default=None,
                    help="Huber threshold of the v loss (normalised units; large = MSE)")
     p.add_argument("--clipped-v-weight", type=float, default=None,
@@ -139,6 +142,8 @@ def main(argv=None):
     if args.conditioned and not cell.conditioned:
         raise SystemExit(f"--conditioned: no conditioned parameters are declared for "
                          f"{args.celltype}")
+    if args.spike_traces and not args.feedback:
+        raise SystemExit("--spike-traces needs --feedback")
     drive_dt = args.drive_dt if args.drive_dt is not None else args.native_dt
     per_step = args.native_dt / drive_dt
     if abs(per_step - round(per_step)) > 1e-6:
@@ -158,7 +163,7 @@ def main(argv=None):
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
                                               "huber_delta", "spike_weight", "ema",
                                               "window_weight", "window_steps", "feedback",
-                                              "clipped_v_weight")
+                                              "clipped_v_weight", "spike_traces")
              if getattr(args, k) is not None}
     init = None
     if args.init_from is not None:

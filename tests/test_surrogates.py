@@ -239,21 +239,21 @@ def test_hh_current_onset_shows_next_step(hh):
     assert v[20, -1] - rt.v_rest > 0.3
 
 
+@pytest.mark.parametrize("traces", [(), (2.0, 50.0)])
 @pytest.mark.parametrize("n_cells", [4, 256])      # both LSTM kernels of the closed loop
-def test_feedback_network_sees_its_own_spikes_of_the_previous_step(n_cells):
-    """Closed-loop stepping of a feedback network equals one teacher-forced sequence pass fed
-    with the spikes it produced (shifted by one native step), and splitting the run in two
-    (carrying state and fed-back spikes) changes nothing."""
-    from pyNN_surrogate.training.loop import shifted_spikes
+def test_feedback_network_sees_its_own_spikes_of_the_previous_step(n_cells, traces):
+    """Closed-loop stepping of a feedback network (with and without spike traces) equals one
+    teacher-forced sequence pass fed with the spikes it produced (shifted by one native step),
+    and splitting the run in two (carrying state and fed-back features) changes nothing."""
     torch.manual_seed(0)
-    net = SurrogateNet(3, 5, feedback=True).double().eval()
+    net = SurrogateNet(3, 5, feedback=True, spike_traces=traces, output_dt=0.1).double().eval()
     x = torch.randn(40, n_cells, 3, dtype=torch.float64)
     start = net.zero_state(n_cells, dtype=torch.float64)
-    fed0 = torch.zeros(n_cells, 5, dtype=torch.float64)
+    fed0 = torch.zeros(n_cells, net.n_fed, dtype=torch.float64)
     with torch.no_grad():
         v, logits, spikes, _, _ = net.run_closed_loop(x, start, fed0, threshold=0.0)
         assert 0 < int(spikes.sum()) < spikes.numel()
-        fed = shifted_spikes(spikes.transpose(0, 1).double()).transpose(0, 1)
+        fed = net.teacher_fed(spikes.transpose(0, 1).double()).transpose(0, 1)
         v_tf, logits_tf, _ = net(torch.cat([x, fed], dim=-1), start)
         first = net.run_closed_loop(x[:17], start, fed0, threshold=0.0)
         second = net.run_closed_loop(x[17:], first[3], first[4], threshold=0.0)
@@ -263,17 +263,44 @@ def test_feedback_network_sees_its_own_spikes_of_the_previous_step(n_cells):
     assert torch.equal(torch.cat([first[2], second[2]]), spikes)
 
 
-def test_fast_inference_step_equals_the_training_modules():
+def test_spike_traces_jump_at_spikes_and_decay_with_their_time_constants():
+    from pyNN_surrogate.surrogates.spike_traces import RATE_UNIT, SpikeTraces
+    traces = SpikeTraces((10.0, 100.0), substeps=5, output_dt=0.1).double()
+    bins = torch.zeros(1, 30, 5, dtype=torch.float64)
+    bins[0, 2, 4] = 1.0                      # a spike at the end of step 2 (t = 1.5 ms)
+    raw = torch.sinh(traces.of_train(bins)) / traces.scale
+    assert torch.all(raw[0, :2] == 0.0)
+    torch.testing.assert_close(raw[0, 2], torch.ones(2, dtype=torch.float64), rtol=1e-6,
+                               atol=0)
+    t = 0.5 * torch.arange(27, dtype=torch.float64)[:, None]       # steps 2..28, ms after
+    torch.testing.assert_close(raw[0, 2:29], torch.exp(-t / torch.tensor([10.0, 100.0],
+                                                                        dtype=torch.float64)),
+                               rtol=1e-5, atol=1e-6)        # the decay factors are float32
+    # steady firing at 50 Hz reads about 1 on every trace, before compression
+    steady = torch.zeros(1, 8000, 5, dtype=torch.float64)
+    steady[0, 39::40, 4] = 1.0
+    mean_seen = torch.sinh(traces.of_train(steady)[0, 4000:]).mean(0)
+    torch.testing.assert_close(mean_seen, torch.ones(2, dtype=torch.float64) * 0.05 / RATE_UNIT,
+                               rtol=0.05, atol=0)
+    with pytest.raises(ValueError, match="must be positive"):
+        SpikeTraces((0.0,), 5, 0.1)
+    with pytest.raises(ValueError, match="need feedback=True"):
+        SurrogateNet(3, 5, spike_traces=(10.0,), output_dt=0.1)
+
+
+@pytest.mark.parametrize("traces", [(), (2.0, 50.0)])
+def test_fast_inference_step_equals_the_training_modules(traces):
     """The inference closed loop (sigmoid-only kernels, packed weights) gives the trained
     network's v to float32 rounding and the same spikes as the differentiable path, and an
     optimiser-style in-place weight change invalidates its packed weights."""
     torch.manual_seed(1)
-    net = SurrogateNet(3, 5, feedback=True).eval()
+    net = SurrogateNet(3, 5, feedback=True, spike_traces=traces, output_dt=0.1).eval()
     n_cells, n_steps = 300, 120
     x = torch.randn(n_steps, n_cells, 3) * 2.0
     start = net.zero_state(n_cells)
-    fed0 = torch.zeros(n_cells, 5)
-    threshold = float(torch.quantile(net(torch.cat([x, torch.zeros(n_steps, n_cells, 5)], -1),
+    fed0 = torch.zeros(n_cells, net.n_fed)
+    threshold = float(torch.quantile(net(torch.cat([x, torch.zeros(n_steps, n_cells,
+                                                                   net.n_fed)], -1),
                                          start)[1].detach(), 0.97))
     with torch.no_grad():
         fast = net.run_closed_loop(x, start, fed0, threshold)

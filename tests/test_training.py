@@ -371,6 +371,33 @@ def test_tiny_training_writes_loadable_package(tiny_package):
     assert card["evaluation"]["speed"]["us_per_cell_per_ms"] > 0
 
 
+def test_tiny_training_with_spike_traces_streams_like_one_run(tiny_package, tmp_path):
+    """A feedback surrogate with spike traces trains end to end, its card records the traces,
+    and the runtime run in two halves (carrying the fed-back traces) equals one run."""
+    import torch
+    from pyNN_surrogate.surrogates import load_celltype
+    from pyNN_surrogate.train import main
+    out = main(["HH_cond_exp", "--trials", "12", "--duration", "300", "--steps", "4",
+                "--eval-every", "2", "--batch", "4", "--hidden", "8", "--drive-dt", "0.1",
+                "--feedback", "--spike-traces", "10", "100", "--out", str(tmp_path),
+                "--cache-dir", str(tiny_package.parent / "cache"), "--stability-ms", "200",
+                "--no-fi", "--quiet"])
+    pkg = load_celltype(out)
+    assert pkg.card["model"]["spike_traces"] == [10.0, 100.0]
+    assert pkg.card["training"]["hyperparameters"]["spike_traces"] == [10.0, 100.0]
+    rt = pkg.runtime("cpu")
+    rt.threshold = -1e3                      # spike whenever allowed: the traces move
+    drive = torch.rand(400, 3, len(pkg.drive_channels))
+    whole, spikes, _ = rt.run(drive, rt.initial_state(3))
+    first, s1, state = rt.run(drive[:170], rt.initial_state(3))
+    second, s2, _ = rt.run(drive[170:], state)
+    assert spikes.any()
+    assert torch.equal(torch.cat([s1, s2]), spikes)
+    torch.testing.assert_close(torch.cat([first["v"], second["v"]]), whole["v"])
+    with pytest.raises(SystemExit, match="needs --feedback"):
+        main(["HH_cond_exp", "--spike-traces", "10", "--out", str(tmp_path)])
+
+
 # --- the shipped HH_cond_exp package meets its card on fresh held-out trials ------------
 
 

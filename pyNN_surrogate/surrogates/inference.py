@@ -71,8 +71,9 @@ class PackedClosedLoop:
         ----------
         pre : Tensor [N, F]
             Doubled drive part of the convolution pre-activation (:meth:`drive_part`).
-        fed_frames : Tensor [N, k * substeps]
-            Fed-back spike bins of the last ``k`` steps, oldest first.
+        fed_frames : Tensor [N, k * n_fed]
+            Fed-back features (spike bins, spike traces) of the last ``k`` steps, oldest
+            first.
         h, c : Tensor [N, H]
             LSTM state, updated in place; ``h`` is the step's LSTM output.
         buffers : dict

@@ -1,7 +1,8 @@
 """The surrogate network: streaming causal Conv1d front end, LSTM, linear read-out.
 
 One native step in, ``substeps`` output bins out. The network sees the (normalised) drive, and
-optionally its own spikes of the previous step (``feedback``). Everything here is in normalised
+optionally its own spikes of the previous step (``feedback``) and exponential traces of all its
+earlier spikes (``spike_traces``, see :mod:`.spike_traces`). Everything here is in normalised
 units; :mod:`.runtime` converts to PyNN units.
 
 Outputs per native step and bin: the *analog* outputs (v first, then ``n_extra`` further
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 
 from .inference import packed_for
+from .spike_traces import SpikeTraces
 
 
 SMALL_BATCH = 200   # below this many cells a closed-loop step uses torch.lstm_cell
@@ -48,10 +50,15 @@ class SurrogateNet(nn.Module):
         true spikes in their place (teacher forcing).
     n_extra : int
         Analog outputs besides v (see the module docstring).
+    spike_traces : sequence of float, optional
+        Time constants (ms) of exponential traces of the network's own spikes, fed back
+        after the spike bins (needs ``feedback`` and ``output_dt``; see :mod:`.spike_traces`).
+    output_dt : float, optional
+        Output bin width (ms); needed with ``spike_traces``.
     """
 
     def __init__(self, n_inputs, substeps, conv_channels=32, kernel=3, hidden=64,
-                 feedback=False, n_extra=0):
+                 feedback=False, n_extra=0, spike_traces=(), output_dt=None):
         super().__init__()
         self.n_inputs = n_inputs
         self.substeps = substeps
@@ -61,7 +68,15 @@ class SurrogateNet(nn.Module):
         if int(n_extra) < 0:
             raise ValueError(f"n_extra must be >= 0, got {n_extra}")
         self.n_extra = int(n_extra)
-        self.n_frame = n_inputs + (substeps if self.feedback else 0)
+        self.traces = None
+        if spike_traces:
+            if not self.feedback or output_dt is None:
+                raise ValueError("spike_traces need feedback=True and output_dt")
+            self.traces = SpikeTraces(spike_traces, substeps, float(output_dt))
+        # fed-back features per step: spike bins, then the spike traces
+        self.n_fed = (substeps + (len(self.traces) if self.traces else 0)) if self.feedback \
+            else 0
+        self.n_frame = n_inputs + self.n_fed
         self.conv = nn.Conv1d(self.n_frame, conv_channels, kernel)
         self.lstm = nn.LSTM(conv_channels, hidden)
         # read-out layout: v bins, spike-logit bins, then the extra outputs' bins
@@ -76,7 +91,26 @@ class SurrogateNet(nn.Module):
             cfg["feedback"] = True
         if self.n_extra:
             cfg["n_extra"] = self.n_extra
+        if self.traces is not None:
+            cfg["spike_traces"] = list(self.traces.taus)
+            cfg["output_dt"] = self.traces.output_dt
         return cfg
+
+    def next_fed(self, spikes, fed):
+        """Fed-back features of the next step from this step's spike bins ``[N, substeps]``
+        (0/1) and this step's fed features ``fed`` ``[N, n_fed]``."""
+        if self.traces is None:
+            return spikes
+        return torch.cat([spikes, self.traces.step(spikes, fed[:, self.substeps:])], dim=-1)
+
+    def teacher_fed(self, spike_bins):
+        """Teacher-forcing input of a feedback network: the fed-back features every step
+        would see had the network spiked as ``spike_bins`` [n, n_steps, substeps] (float
+        0/1) -> [n, n_steps, n_fed]: step ``t`` holds step ``t - 1``'s (zeros at step 0)."""
+        fed = spike_bins
+        if self.traces is not None:
+            fed = torch.cat([spike_bins, self.traces.of_train(spike_bins)], dim=-1)
+        return torch.cat([torch.zeros_like(fed[:, :1]), fed[:, :-1]], dim=1)
 
     def split_readout(self, out):
         """Read-out ``[..., (2 + n_extra) * S]`` -> (analog ``[..., (1 + n_extra) * S]``,
@@ -142,8 +176,8 @@ class SurrogateNet(nn.Module):
             Normalised drive (and conditions), without the feedback bins.
         state : tuple
             As for :meth:`forward`; its spike flag is used and updated here.
-        fed : Tensor [n_cells, substeps]
-            Spike bins of the step before ``x[0]``.
+        fed : Tensor [n_cells, n_fed]
+            Fed-back features of the step before ``x[0]`` (spike bins, then spike traces).
         threshold : float
 
         Returns
@@ -152,7 +186,7 @@ class SurrogateNet(nn.Module):
         logits : Tensor [n_steps, n_cells, substeps]
         spikes : Tensor [n_steps, n_cells, substeps] (bool)
         state : tuple
-        fed : Tensor [n_cells, substeps]
+        fed : Tensor [n_cells, n_fed]
         """
         buf, h, c, above = state
         k, n_in, s = self.kernel, self.n_inputs, self.substeps
@@ -184,12 +218,13 @@ class SurrogateNet(nn.Module):
             over = top > threshold
             torch.logical_and(bins == idx.unsqueeze(-1), (over & ~above).unsqueeze(-1),
                               out=spikes[t])
-            above, fed = over, spikes[t].to(x.dtype)
+            above, fed = over, self.next_fed(spikes[t].to(x.dtype), fed)
         if h.dim() == 2:
             h, c = h.unsqueeze(0), c.unsqueeze(0)
         keep = fed_parts[len(fed_parts) - (k - 1):] if k > 1 else []
         new_buf = torch.cat([drive[drive.shape[0] - (k - 1):],
-                             torch.stack(keep) if keep else drive.new_zeros(0, n_cells, s)],
+                             torch.stack(keep) if keep
+                             else drive.new_zeros(0, n_cells, self.n_fed)],
                             dim=-1)
         return v, logits, spikes, (new_buf, h, c, above), fed
 

@@ -155,8 +155,8 @@ class SurrogateRuntime:
                             device=self.device, dtype=self.dtype)
         cond = torch.as_tensor(z, device=self.device, dtype=self.dtype)
         x = torch.cat([zeros, cond.expand(SETTLE_CHUNK, m, -1)], dim=-1)
-        if self.net.feedback:                       # at rest no spikes are fed back
-            x = torch.cat([x, zeros.new_zeros(SETTLE_CHUNK, m, self.substeps)], dim=-1)
+        if self.net.feedback:                # at rest no spikes (and zero traces) are fed back
+            x = torch.cat([x, zeros.new_zeros(SETTLE_CHUNK, m, self.net.n_fed)], dim=-1)
         v = None
         for _ in range(SETTLE_MAX_CHUNKS):
             before = torch.cat([s.flatten() for s in state[1:3]])
@@ -198,8 +198,7 @@ class SurrogateRuntime:
         """
         z = self.normalise_conditions(conditions, n_cells)
         (buf, h, c), _ = self._rest_of(z)
-        fed = torch.zeros(1, n_cells, self.substeps if self.net.feedback else 0,
-                          device=self.device, dtype=self.dtype)
+        fed = torch.zeros(1, n_cells, self.net.n_fed, device=self.device, dtype=self.dtype)
         return (buf.contiguous(), h.contiguous(), c.contiguous(),
                 torch.zeros(n_cells, dtype=torch.bool, device=self.device),
                 torch.as_tensor(z, device=self.device, dtype=self.dtype).unsqueeze(0), fed)

@@ -67,6 +67,9 @@ class TrainConfig:
         the v loss is ``(1 - w) * loss(v) + w * loss(clipped v)``. Spike peaks, whose exact
         onset no network can know a step ahead, then weigh less against the subthreshold
         trajectory that decides the next spike's timing.
+    spike_traces : tuple of float
+        Time constants (ms) of exponential traces of the network's own spikes, fed back with
+        the spike bins (needs ``feedback``; see :mod:`pyNN_surrogate.surrogates.spike_traces`).
     """
 
     steps: int = 90000
@@ -91,6 +94,7 @@ class TrainConfig:
     window_steps: int = 4
     feedback: bool = False
     clipped_v_weight: float = 0.0
+    spike_traces: tuple = ()
 
 
 def fit_normalisation(drive, v):
@@ -163,20 +167,12 @@ def predict_closed_loop(net, x, threshold, batch=256):
     vs, ss = [], []
     for i in range(0, x.shape[0], batch):
         xb = x[i:i + batch].transpose(0, 1)
-        fed = torch.zeros(xb.shape[1], net.substeps)
+        fed = torch.zeros(xb.shape[1], net.n_fed)
         v, _, spikes, _, _ = net.run_closed_loop(xb, net.zero_state(xb.shape[1]), fed,
                                                  threshold)
         vs.append(v.transpose(0, 1))
         ss.append(spikes.permute(1, 0, 2).reshape(xb.shape[1], -1))
     return torch.cat(vs), torch.cat(ss).numpy()
-
-
-def shifted_spikes(spike_bins):
-    """Teacher-forcing input: the spike bins of the previous native step.
-
-    ``spike_bins`` [n, n_steps, substeps] -> the same shape, step ``t`` holding step
-    ``t - 1`` (zeros at step 0)."""
-    return torch.cat([torch.zeros_like(spike_bins[:, :1]), spike_bins[:, :-1]], dim=1)
 
 
 def logits_to_bins(logits, threshold):
@@ -382,8 +378,9 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     x_val, v_val = x_all[val_idx], v[val_idx]
 
     net = SurrogateNet(x_all.shape[-1], substeps, cfg.conv_channels, cfg.kernel, cfg.hidden,
-                       feedback=cfg.feedback, n_extra=len(extra_norm))
-    x_fit = torch.cat([x_all, shifted_spikes(s_all)], dim=-1) if cfg.feedback else x_all
+                       feedback=cfg.feedback, n_extra=len(extra_norm),
+                       spike_traces=cfg.spike_traces, output_dt=output_dt)
+    x_fit = torch.cat([x_all, net.teacher_fed(s_all)], dim=-1) if cfg.feedback else x_all
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: min(1.0, (k + 1) / max(cfg.warmup, 1))

@@ -36,7 +36,8 @@ def load_warm_start(path, cell, config):
         starts a conditioned surrogate) and ``source`` (name, path and weights' SHA-256, for
         the card).
     shape : dict
-        ``conv_channels``, ``kernel``, ``hidden``, ``feedback`` of the package's network.
+        ``conv_channels``, ``kernel``, ``hidden``, ``feedback`` (and ``spike_traces``, if
+        any) of the package's network.
 
     Raises
     ------
@@ -71,6 +72,8 @@ def load_warm_start(path, cell, config):
             float(card["outputs"]["v"]["offset"]), float(card["outputs"]["v"]["scale"]))
     shape = dict(conv_channels=int(model["conv_channels"]), kernel=int(model["kernel"]),
                  hidden=int(model["hidden"]), feedback=bool(model.get("feedback", False)))
+    if model.get("spike_traces"):
+        shape["spike_traces"] = tuple(float(t) for t in model["spike_traces"])
     extra_norm = {name: (float(o["offset"]), float(o["scale"]), o.get("transform"))
                   for name, o in list(card["outputs"].items())[1:]}
     source = dict(name=card["name"], path=str(pkg.path), sha256=card["weights"]["sha256"])
