@@ -144,6 +144,11 @@ def main(argv=None):
                          f"{args.celltype}")
     if args.spike_traces and not args.feedback:
         raise SystemExit("--spike-traces needs --feedback")
+    if args.spike_traces and min(args.spike_traces) <= 0:
+        raise SystemExit(f"--spike-traces: time constants must be positive, got "
+                         f"{args.spike_traces}")
+    if args.clipped_v_weight is not None and not 0.0 <= args.clipped_v_weight <= 1.0:
+        raise SystemExit(f"--clipped-v-weight must be in [0, 1], got {args.clipped_v_weight}")
     drive_dt = args.drive_dt if args.drive_dt is not None else args.native_dt
     per_step = args.native_dt / drive_dt
     if abs(per_step - round(per_step)) > 1e-6:

@@ -74,8 +74,8 @@ class SurrogateNet(nn.Module):
                 raise ValueError("spike_traces need feedback=True and output_dt")
             self.traces = SpikeTraces(spike_traces, substeps, float(output_dt))
         # fed-back features per step: spike bins, then the spike traces
-        self.n_fed = (substeps + (len(self.traces) if self.traces else 0)) if self.feedback \
-            else 0
+        n_traces = len(self.traces) if self.traces is not None else 0
+        self.n_fed = substeps + n_traces if self.feedback else 0
         self.n_frame = n_inputs + self.n_fed
         self.conv = nn.Conv1d(self.n_frame, conv_channels, kernel)
         self.lstm = nn.LSTM(conv_channels, hidden)
