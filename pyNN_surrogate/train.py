@@ -111,6 +111,9 @@ def build_parser():
                         "parameters (see training/celltypes.py) are drawn per trial and "
                         "become inputs of the network")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="threads sharing each training batch (data parallelism; 2 uses both "
+                        "cores of a 2-core machine with --threads 1; default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -147,6 +150,8 @@ def main(argv=None):
     if args.spike_traces and min(args.spike_traces) <= 0:
         raise SystemExit(f"--spike-traces: time constants must be positive, got "
                          f"{args.spike_traces}")
+    if args.workers < 1:
+        raise SystemExit(f"--workers must be >= 1, got {args.workers}")
     if args.clipped_v_weight is not None and not 0.0 <= args.clipped_v_weight <= 1.0:
         raise SystemExit(f"--clipped-v-weight must be in [0, 1], got {args.clipped_v_weight}")
     drive_dt = args.drive_dt if args.drive_dt is not None else args.native_dt
@@ -180,6 +185,7 @@ def main(argv=None):
         extra.update(shape)                      # the package's network shape
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, seed=args.seed,
                       batch=min(args.batch, len(train_idx)), eval_every=args.eval_every,
+                      workers=args.workers,
                       **{"hidden": args.hidden, **extra})
     conditions = None
     if args.conditioned:

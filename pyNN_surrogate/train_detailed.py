@@ -47,6 +47,9 @@ def build_parser():
     p.add_argument("--no-feedback", action="store_true",
                    help="the network does not see its own spikes")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="threads sharing each training batch (data parallelism; 2 uses both "
+                        "cores of a 2-core machine with --threads 1; default 1)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help=f"directory receiving <CellType>/ (default {DEFAULT_OUT})")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -68,6 +71,8 @@ def main(argv=None):
     from .training.hnn_inputs import HNNInputConfig
     from .training.loop import TrainConfig, train
 
+    if args.workers < 1:
+        raise SystemExit(f"--workers must be >= 1, got {args.workers}")
     torch.set_num_threads(args.threads)
     config = HNNDataConfig(args.celltype, HNNInputConfig(n_trials=args.trials,
                                                          duration=args.duration,
@@ -78,7 +83,7 @@ def main(argv=None):
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, seed=args.seed,
                       batch=min(args.batch, len(split[0])), eval_every=args.eval_every,
                       hidden=args.hidden, chunk=args.chunk, ema=args.ema,
-                      feedback=not args.no_feedback)
+                      feedback=not args.no_feedback, workers=args.workers)
     trained = train(data, split[0], split[1], cfg, config.output_dt, V_CLIP,
                     progress=not args.quiet)
     command = "python -m pyNN_surrogate.train_detailed " + " ".join(

@@ -2,6 +2,7 @@
 
 import copy
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from ..surrogates.model import SurrogateNet, detect_spikes
 from ..surrogates.runtime import OUTPUT_TRANSFORMS
 from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
+from .parallel import SplitBatch
 
 THRESHOLD_GRID = np.linspace(-4.0, 6.0, 51)
 FEEDBACK_THRESHOLD_GRID = (-1.0, 0.0, 1.0, 2.0)   # each one a closed-loop run
@@ -70,6 +72,9 @@ class TrainConfig:
     spike_traces : tuple of float
         Time constants (ms) of exponential traces of the network's own spikes, fed back with
         the spike bins (needs ``feedback``; see :mod:`pyNN_surrogate.surrogates.spike_traces`).
+    workers : int
+        Threads that share each batch (data parallelism, :mod:`.parallel`); 2 uses both
+        cores of a 2-core machine, with one torch thread each.
     """
 
     steps: int = 90000
@@ -95,6 +100,7 @@ class TrainConfig:
     feedback: bool = False
     clipped_v_weight: float = 0.0
     spike_traces: tuple = ()
+    workers: int = 1
 
 
 def fit_normalisation(drive, v):
@@ -195,11 +201,14 @@ def tune_threshold(logits, true_trains, output_dt, tol=2.0, grid=THRESHOLD_GRID)
 
 
 def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
-             rate_weight=0.05):
+             rate_weight=0.05, workers=1):
     """Free-running validation: tuned threshold, F1 at 2 ms, rate MAE, clipped v r and the
-    model-selection score ``f1 + r - rate_weight * rate_mae``."""
+    model-selection score ``f1 + r - rate_weight * rate_mae``. A feedback network's
+    closed-loop runs (one per threshold) share ``workers`` threads."""
     if net.feedback:
-        runs = {float(t): predict_closed_loop(net, x, float(t)) for t in FEEDBACK_THRESHOLD_GRID}
+        with ThreadPoolExecutor(max(1, int(workers))) as pool:
+            runs = dict(zip(FEEDBACK_THRESHOLD_GRID, pool.map(
+                lambda t: predict_closed_loop(net, x, float(t)), FEEDBACK_THRESHOLD_GRID)))
         scored = {t: spike_scores(true_trains, bins_to_times(b, output_dt), 2.0)["f1"]
                   for t, (_, b) in runs.items()}
         thr = max(scored, key=scored.get)
@@ -407,6 +416,7 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     step, stopped_by_time = 0, False
     bar = tqdm(total=cfg.steps, desc="training", disable=not progress, mininterval=5)
     chunks = range(0, n_steps, cfg.chunk)
+    splitter = SplitBatch(net, cfg.workers) if cfg.workers > 1 else None
     while step < cfg.steps and not stopped_by_time:
         order = rng.permutation(train_idx)
         for b in range(0, len(order) - cfg.batch + 1, cfg.batch):
@@ -417,16 +427,26 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
             state = net.zero_state(len(idx))
             for c0 in chunks:
                 c1 = min(c0 + cfg.chunk, n_steps)
-                pv, pl, state = net(xb[c0:c1], state)
-                state = tuple(s.detach() for s in state)
-                k0 = max(0, cfg.skip_steps - c0)
-                loss = (analog_loss(pv[k0:], vb[c0 + k0:c1])
-                        + cfg.spike_weight * bce(pl[k0:], sb[c0 + k0:c1]))
-                if cfg.window_weight > 0:
-                    loss = loss + cfg.window_weight * window_spike_loss(
-                        pl[k0:], sb[c0 + k0:c1], cfg.window_steps)
+
+                def chunk_loss(model, part, part_state, c0=c0, c1=c1):
+                    pv, pl, new_state = model(xb[c0:c1, part], part_state)
+                    k0 = max(0, cfg.skip_steps - c0)
+                    v_true, s_true = vb[c0 + k0:c1, part], sb[c0 + k0:c1, part]
+                    loss = (analog_loss(pv[k0:], v_true)
+                            + cfg.spike_weight * bce(pl[k0:], s_true))
+                    if cfg.window_weight > 0:
+                        loss = loss + cfg.window_weight * window_spike_loss(
+                            pl[k0:], s_true, cfg.window_steps)
+                    return loss, new_state
+
                 opt.zero_grad()
-                loss.backward()
+                if splitter is None:
+                    loss, state = chunk_loss(net, slice(None), state)
+                    state = tuple(s.detach() for s in state)
+                    loss.backward()
+                    loss = float(loss.detach())
+                else:
+                    loss, state = splitter.backward(chunk_loss, len(idx), state)
                 torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
                 opt.step()
                 sched.step()
@@ -438,9 +458,9 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
                 if step % cfg.eval_every == 0 or step == cfg.steps:
                     judged.eval()
                     res = validate(judged, x_val, v_val, val_trains, norm, output_dt, v_clip,
-                                   duration, cfg.rate_weight)
+                                   duration, cfg.rate_weight, cfg.workers)
                     net.train()
-                    res.update(step=step, loss=loss.item(),
+                    res.update(step=step, loss=loss,
                                wall_s=time.perf_counter() - t_start)
                     history.append(res)
                     bar.set_postfix(f1=f"{res['f1_2ms']:.3f}", r=f"{res['v_r_clipped']:.3f}")
@@ -457,10 +477,12 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
             if step >= cfg.steps or stopped_by_time:
                 break
     bar.close()
+    if splitter is not None:
+        splitter.close()
     if best is None or (stopped_by_time and step % cfg.eval_every):
         judged.eval()
         res = validate(judged, x_val, v_val, val_trains, norm, output_dt, v_clip,
-                       duration, cfg.rate_weight)
+                       duration, cfg.rate_weight, cfg.workers)
         res.update(step=step, wall_s=time.perf_counter() - t_start)
         history.append(res)
         if best is None or res["score"] > best["score"]:
