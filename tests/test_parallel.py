@@ -121,3 +121,23 @@ def _net_at_start(cfg, data):
     torch.manual_seed(cfg.seed)
     net = SurrogateNet(2, 5, cfg.conv_channels, cfg.kernel, cfg.hidden, feedback=True)
     return net.state_dict()
+
+
+def test_feedback_threshold_is_refined_on_validation():
+    """After training, a feedback network's threshold is refined in 0.1 steps within 0.5 of
+    the coarse choice, and a different threshold is kept only if it scores a higher F1."""
+    import numpy as np
+    from pyNN_surrogate.training.loop import TrainConfig, train
+
+    data = _synthetic_data()
+    cfg = TrainConfig(steps=6, minutes=5, batch=4, chunk=40, hidden=8, conv_channels=8,
+                      eval_every=3, feedback=True, warmup=1)
+    result = train(data, np.arange(8), np.arange(8, 10), cfg, 0.1, progress=False)
+    chosen = result["validation"]
+    coarse = max(result["history"], key=lambda h: h["score"])
+    assert chosen["coarse_threshold"] == coarse["threshold"]
+    assert result["threshold"] == chosen["threshold"]
+    assert abs(chosen["threshold"] - coarse["threshold"]) <= 0.5 + 1e-9
+    assert chosen["f1_2ms"] >= coarse["f1_2ms"]
+    if chosen["threshold"] != coarse["threshold"]:
+        assert chosen["f1_2ms"] > coarse["f1_2ms"]

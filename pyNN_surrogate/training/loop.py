@@ -15,6 +15,8 @@ from .parallel import SplitBatch
 
 THRESHOLD_GRID = np.linspace(-4.0, 6.0, 51)
 FEEDBACK_THRESHOLD_GRID = (-1.0, 0.0, 1.0, 2.0)   # each one a closed-loop run
+# after training, the chosen network's threshold is refined around the coarse choice
+FEEDBACK_REFINE_OFFSETS = tuple(round(0.1 * k, 1) for k in range(-5, 6) if k)
 
 
 @dataclass
@@ -201,14 +203,14 @@ def tune_threshold(logits, true_trains, output_dt, tol=2.0, grid=THRESHOLD_GRID)
 
 
 def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
-             rate_weight=0.05, workers=1):
+             rate_weight=0.05, workers=1, thresholds=FEEDBACK_THRESHOLD_GRID):
     """Free-running validation: tuned threshold, F1 at 2 ms, rate MAE, clipped v r and the
-    model-selection score ``f1 + r - rate_weight * rate_mae``. A feedback network's
-    closed-loop runs (one per threshold) share ``workers`` threads."""
+    model-selection score ``f1 + r - rate_weight * rate_mae``. A feedback network runs
+    closed-loop once per entry of ``thresholds``; the runs share ``workers`` threads."""
     if net.feedback:
         with ThreadPoolExecutor(max(1, int(workers))) as pool:
-            runs = dict(zip(FEEDBACK_THRESHOLD_GRID, pool.map(
-                lambda t: predict_closed_loop(net, x, float(t)), FEEDBACK_THRESHOLD_GRID)))
+            runs = dict(zip(thresholds, pool.map(
+                lambda t: predict_closed_loop(net, x, float(t)), thresholds)))
         scored = {t: spike_scores(true_trains, bins_to_times(b, output_dt), 2.0)["f1"]
                   for t, (_, b) in runs.items()}
         thr = max(scored, key=scored.get)
@@ -225,6 +227,23 @@ def validate(net, x, v_true, true_trains, norm, output_dt, v_clip, duration,
     r = v_scores(v_true, v, clip=v_clip)["r"]
     return dict(threshold=thr, f1_2ms=f1, rate_mae_hz=mae, v_r_clipped=r,
                 score=f1 + r - rate_weight * mae)
+
+
+def refine_feedback_threshold(net, best, x_val, v_val, val_trains, norm, output_dt, v_clip,
+                              duration, cfg):
+    """The selected feedback network's closed-loop threshold, refined on the validation
+    trials in 0.1 steps around the coarse choice ``best["threshold"]``.
+
+    Returns ``best`` updated with the refined validation metrics (the coarse threshold is kept
+    unless another one scores a higher F1 at 2 ms) and ``coarse_threshold``.
+    """
+    grid = tuple(round(best["threshold"] + d, 2) for d in FEEDBACK_REFINE_OFFSETS)
+    res = validate(net, x_val, v_val, val_trains, norm, output_dt, v_clip, duration,
+                   cfg.rate_weight, cfg.workers, thresholds=grid)
+    refined = dict(best, coarse_threshold=best["threshold"])
+    if res["f1_2ms"] > best["f1_2ms"] + 1e-9:
+        refined.update(res)
+    return refined
 
 
 class AnalogLoss:
@@ -489,6 +508,9 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
             best, best_state = res, copy.deepcopy(judged.state_dict())
     net.load_state_dict(best_state)
     net.eval()
+    if net.feedback:
+        best = refine_feedback_threshold(net, best, x_val, v_val, val_trains, norm, output_dt,
+                                         v_clip, duration, cfg)
     return dict(net=net, norm=norm, extra_norm=extra_norm, threshold=best["threshold"],
                 validation=best,
                 history=history, steps_done=step, stopped_by_time=stopped_by_time,
