@@ -64,6 +64,9 @@ def build_parser():
     p.add_argument("--current-only-fraction", type=float, default=0.0,
                    help="fraction of ground-truth trials with injected current and no "
                         "synaptic input (default 0)")
+    p.add_argument("--synaptic-only-repeats", type=int, default=None, metavar="N",
+                   help="times each training trial without injected current appears per "
+                        "epoch (default 1)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate")
     p.add_argument("--warmup", type=int, default=None, help="warm-up steps")
     p.add_argument("--chunk", type=int, default=None, help="TBPTT chunk, native steps")
@@ -152,6 +155,9 @@ def main(argv=None):
                          f"{args.spike_traces}")
     if args.workers < 1:
         raise SystemExit(f"--workers must be >= 1, got {args.workers}")
+    if args.synaptic_only_repeats is not None and args.synaptic_only_repeats < 1:
+        raise SystemExit("--synaptic-only-repeats must be >= 1, got "
+                         f"{args.synaptic_only_repeats}")
     if args.clipped_v_weight is not None and not 0.0 <= args.clipped_v_weight <= 1.0:
         raise SystemExit(f"--clipped-v-weight must be in [0, 1], got {args.clipped_v_weight}")
     drive_dt = args.drive_dt if args.drive_dt is not None else args.native_dt
@@ -173,7 +179,8 @@ def main(argv=None):
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
                                               "huber_delta", "spike_weight", "ema",
                                               "window_weight", "window_steps", "feedback",
-                                              "clipped_v_weight", "spike_traces")
+                                              "clipped_v_weight", "spike_traces",
+                                              "synaptic_only_repeats")
              if getattr(args, k) is not None}
     init = None
     if args.init_from is not None:

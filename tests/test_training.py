@@ -442,6 +442,25 @@ def test_shipped_celltype_meets_card(celltype):
     assert res["rate_mae_hz"] <= test["rate_mae_hz"] + 1.5
 
 
+def test_epoch_trials_repeat_only_the_trials_without_injected_current():
+    from pyNN_surrogate.training.loop import epoch_trials
+    has_current = np.array([True, False, True, False, False, True])
+    train_idx = np.array([0, 1, 2, 3, 5])
+    pool = epoch_trials(train_idx, has_current, synaptic_only_repeats=3)
+    counts = {i: int(np.sum(pool == i)) for i in range(6)}
+    assert counts == {0: 1, 1: 3, 2: 1, 3: 3, 4: 0, 5: 1}       # trial 4 is not a train trial
+    np.testing.assert_array_equal(epoch_trials(train_idx, has_current), train_idx)
+    np.testing.assert_array_equal(epoch_trials(train_idx, None, 3), train_idx)
+    with pytest.raises(ValueError, match="synaptic_only_repeats must be >= 1"):
+        epoch_trials(train_idx, has_current, 0)
+
+
+def test_train_cli_refuses_a_synaptic_only_repeat_below_one(tmp_path):
+    from pyNN_surrogate.train import main
+    with pytest.raises(SystemExit, match="--synaptic-only-repeats must be >= 1"):
+        main(["HH_cond_exp", "--synaptic-only-repeats", "0", "--out", str(tmp_path)])
+
+
 def test_current_only_trials_have_a_current_and_no_synaptic_input():
     from pyNN_surrogate.training.groundtruth import GroundTruthConfig, draw_trials
     trials = draw_trials(GroundTruthConfig(n_trials=40, duration=500.0, p_current_only=0.5))

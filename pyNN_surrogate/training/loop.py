@@ -77,6 +77,10 @@ class TrainConfig:
     workers : int
         Threads that share each batch (data parallelism, :mod:`.parallel`); 2 uses both
         cores of a 2-core machine, with one torch thread each.
+    synaptic_only_repeats : int
+        Times each training trial without injected current (``data["has_current"]`` false)
+        appears per epoch (1: every trial once). Raises the share of synaptically driven
+        spikes in the loss where current-driven trials hold most of the spikes.
     """
 
     steps: int = 90000
@@ -103,6 +107,31 @@ class TrainConfig:
     clipped_v_weight: float = 0.0
     spike_traces: tuple = ()
     workers: int = 1
+    synaptic_only_repeats: int = 1
+
+
+def epoch_trials(train_idx, has_current, synaptic_only_repeats=1):
+    """The training trials of one epoch, before shuffling.
+
+    Parameters
+    ----------
+    train_idx : array of int
+    has_current : array of bool [n_trials] or None
+        Whether each trial injects current; None: no trial is repeated.
+    synaptic_only_repeats : int
+        Times each trial without injected current appears.
+
+    Returns
+    -------
+    ndarray of int
+    """
+    if synaptic_only_repeats < 1:
+        raise ValueError(f"synaptic_only_repeats must be >= 1, got {synaptic_only_repeats}")
+    train_idx = np.asarray(train_idx)
+    if has_current is None or synaptic_only_repeats == 1:
+        return train_idx
+    synaptic_only = train_idx[~np.asarray(has_current, dtype=bool)[train_idx]]
+    return np.concatenate([train_idx] + [synaptic_only] * (synaptic_only_repeats - 1))
 
 
 def fit_normalisation(drive, v):
@@ -436,8 +465,9 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     bar = tqdm(total=cfg.steps, desc="training", disable=not progress, mininterval=5)
     chunks = range(0, n_steps, cfg.chunk)
     splitter = SplitBatch(net, cfg.workers) if cfg.workers > 1 else None
+    pool = epoch_trials(train_idx, data.get("has_current"), cfg.synaptic_only_repeats)
     while step < cfg.steps and not stopped_by_time:
-        order = rng.permutation(train_idx)
+        order = rng.permutation(pool)
         for b in range(0, len(order) - cfg.batch + 1, cfg.batch):
             idx = order[b:b + cfg.batch]
             xb = x_fit[idx].transpose(0, 1)
