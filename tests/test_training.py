@@ -435,11 +435,28 @@ def test_shipped_celltype_meets_card(celltype):
     assert res["rate_mae_hz"] == pytest.approx(ref["rate_mae_hz"], abs=0.05)
     assert res["v_clipped"]["r"] == pytest.approx(ref["v_clipped"]["r"], abs=0.002)
     assert res["v"]["r"] == pytest.approx(ref["v"]["r"], abs=0.002)
-    # and the fresh trials agree with the held-out test numbers of the card
-    assert res["spikes_2ms"]["f1"] >= test["spikes_2ms"]["f1"] - 0.05
-    assert res["spikes_10ms"]["f1"] >= test["spikes_10ms"]["f1"] - 0.04
+    # and the fresh trials agree with the held-out test numbers of the card: each test F1
+    # is within a fixed margin of the fresh one, or at most the 99% bootstrap quantile over
+    # the fresh trials (one trial with many spikes can carry a 40-trial score)
+    for key, margin in (("spikes_2ms", 0.05), ("spikes_10ms", 0.04)):
+        upper = max(res[key]["f1"] + margin, res[key]["f1_trial_spread"][1])
+        assert test[key]["f1"] <= upper, (key, test[key]["f1"], res[key])
     assert res["v_clipped"]["r"] >= test["v_clipped"]["r"] - 0.05
     assert res["rate_mae_hz"] <= test["rate_mae_hz"] + 1.5
+
+
+def test_f1_trial_spread_brackets_the_pooled_f1_and_widens_with_an_outlier_trial():
+    from pyNN_surrogate.training.metrics import f1_trial_spread
+    true = [np.arange(10.0, 1000.0, 100.0) for _ in range(20)]
+    pred = [t + 0.5 for t in true]                                   # every spike matched
+    assert f1_trial_spread(true, pred, 2.0) == [1.0, 1.0]
+    true.append(np.arange(5.0, 1000.0, 5.0))                          # 199 spikes, all missed
+    pred.append(np.array([]))
+    pooled = spike_scores(true, pred, 2.0)["f1"]
+    low, high = f1_trial_spread(true, pred, 2.0)
+    assert low < pooled < high
+    assert high == pytest.approx(1.0)                                 # draws without it
+    assert low < 0.5                                        # draws holding it several times
 
 
 def test_epoch_trials_repeat_only_the_trials_without_injected_current():

@@ -12,7 +12,7 @@ import torch
 
 from .groundtruth import (GroundTruthConfig, excitatory_weight, extra_outputs, resample,
                           simulate)
-from .metrics import bins_to_times, rate_mae, spike_scores, v_scores
+from .metrics import bins_to_times, f1_trial_spread, rate_mae, spike_scores, v_scores
 
 FI_AMPLITUDES = (-0.2, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)  # x i_scale/0.3
 
@@ -57,9 +57,11 @@ def run_runtime(runtime, drive, chunk=2000, conditions=None, with_outputs=False)
 
 
 def accuracy(runtime, drive, v_true, true_trains, output_dt, duration, v_clip=-40.0,
-             conditions=None, extra_true=None):
+             conditions=None, extra_true=None, trial_spread=False):
     """Spike, rate and v accuracy of a runtime on ground-truth trials (``conditions`` as in
-    :func:`run_runtime`; ``extra_true``: {name: [n, n_bins]} of other outputs to score).
+    :func:`run_runtime`; ``extra_true``: {name: [n, n_bins]} of other outputs to score;
+    ``trial_spread``: also give each F1's 1% and 99% bootstrap quantiles over trials as
+    ``f1_trial_spread``, see :func:`.metrics.f1_trial_spread`).
 
     Returns
     -------
@@ -73,10 +75,14 @@ def accuracy(runtime, drive, v_true, true_trains, output_dt, duration, v_clip=-4
                                           with_outputs=True)
     pred_trains = bins_to_times(s_pred, output_dt)
     n = len(true_trains)
+    spikes = {}
+    for tol in (2, 10):
+        spikes[f"spikes_{tol}ms"] = spike_scores(true_trains, pred_trains, float(tol))
+        if trial_spread:
+            spikes[f"spikes_{tol}ms"]["f1_trial_spread"] = f1_trial_spread(
+                true_trains, pred_trains, float(tol))
     return dict(
-        n_trials=n, duration_ms=float(duration),
-        spikes_2ms=spike_scores(true_trains, pred_trains, 2.0),
-        spikes_10ms=spike_scores(true_trains, pred_trains, 10.0),
+        n_trials=n, duration_ms=float(duration), **spikes,
         rate_mae_hz=rate_mae(true_trains, pred_trains, duration),
         rate_true_hz=float(sum(map(len, true_trains)) * 1000.0 / duration / max(n, 1)),
         rate_pred_hz=float(sum(map(len, pred_trains)) * 1000.0 / duration / max(n, 1)),
@@ -279,7 +285,7 @@ def regression_check(runtime, config, cell, n_trials=REGRESSION_TRIALS, seed=REG
     data = generate(cfg, cache_dir=False, verbose=False)
     trains = np.split(data["spike_times"], np.cumsum(data["spike_counts"])[:-1])
     res = accuracy(runtime, data["drive"], data["v"], trains, config.output_dt,
-                   cfg.duration, cell.v_clip)
+                   cfg.duration, cell.v_clip, trial_spread=True)
     res.update(seed=seed)
     return res
 

@@ -64,6 +64,40 @@ def spike_scores(true_trains, pred_trains, tol):
                 n_matched=int(n_match))
 
 
+def f1_trial_spread(true_trains, pred_trains, tol, quantiles=(0.01, 0.99), n_draws=2000,
+                    seed=0):
+    """Sampling spread of the pooled F1 of a set of trials (bootstrap over trials).
+
+    Trials are redrawn with replacement, so that trials with many spikes weigh as they do
+    in the pooled score.
+
+    Parameters
+    ----------
+    true_trains, pred_trains : list of array-like
+        Spike times (ms) per trial.
+    tol : float
+        Matching tolerance (ms).
+    quantiles : tuple of float
+        Quantiles of the bootstrap distribution to return.
+    n_draws : int
+    seed : int
+
+    Returns
+    -------
+    list of float
+        The F1 at each quantile.
+    """
+    n_true = np.array([len(t) for t in true_trains], float)
+    n_pred = np.array([len(p) for p in pred_trains], float)
+    n_match = np.array([match_spikes(t, p, tol) for t, p in zip(true_trains, pred_trains)],
+                       float)
+    draws = np.random.default_rng(seed).integers(0, len(n_true), (n_draws, len(n_true)))
+    denominators = n_true[draws].sum(1) + n_pred[draws].sum(1)
+    f1 = np.where(denominators > 0, 2 * n_match[draws].sum(1) / np.maximum(denominators, 1),
+                  1.0)
+    return [float(q) for q in np.quantile(f1, quantiles)]
+
+
 def rate_mae(true_trains, pred_trains, duration):
     """Mean absolute firing-rate error (Hz) over trials of length ``duration`` (ms)."""
     nt = np.array([len(t) for t in true_trains], float)
