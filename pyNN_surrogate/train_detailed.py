@@ -44,8 +44,12 @@ def build_parser():
     p.add_argument("--batch", type=int, default=16, help="trials per batch (16)")
     p.add_argument("--eval-every", type=int, default=5000, help="validate every N steps")
     p.add_argument("--ema", type=float, default=0.999, help="weight moving average (0.999)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (1e-3)")
     p.add_argument("--no-feedback", action="store_true",
                    help="the network does not see its own spikes")
+    p.add_argument("--spike-traces", type=float, nargs="+", default=(), metavar="TAU",
+                   help="time constants (ms) of exponential traces of the network's own "
+                        "spikes, fed back with them (e.g. 20 50 150 500; default none)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1)")
     p.add_argument("--workers", type=int, default=1,
                    help="threads sharing each training batch (data parallelism; 2 uses both "
@@ -73,6 +77,10 @@ def main(argv=None):
 
     if args.workers < 1:
         raise SystemExit(f"--workers must be >= 1, got {args.workers}")
+    if args.spike_traces and args.no_feedback:
+        raise SystemExit("--spike-traces needs the spike feedback that --no-feedback turns off")
+    if any(tau <= 0 for tau in args.spike_traces):
+        raise SystemExit(f"--spike-traces must be positive, got {args.spike_traces}")
     torch.set_num_threads(args.threads)
     config = HNNDataConfig(args.celltype, HNNInputConfig(n_trials=args.trials,
                                                          duration=args.duration,
@@ -82,8 +90,9 @@ def main(argv=None):
     split = split_indices(len(data["v"]), seed=args.gt_seed)
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, seed=args.seed,
                       batch=min(args.batch, len(split[0])), eval_every=args.eval_every,
-                      hidden=args.hidden, chunk=args.chunk, ema=args.ema,
-                      feedback=not args.no_feedback, workers=args.workers)
+                      hidden=args.hidden, chunk=args.chunk, ema=args.ema, lr=args.lr,
+                      feedback=not args.no_feedback, workers=args.workers,
+                      spike_traces=tuple(args.spike_traces))
     trained = train(data, split[0], split[1], cfg, config.output_dt, V_CLIP,
                     progress=not args.quiet)
     command = "python -m pyNN_surrogate.train_detailed " + " ".join(
