@@ -25,11 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from .celltypes import get_cell_spec
+from .stimuli import (MAX_PROFILE_LEVEL, draw_current, log_uniform, poisson_train,
+                      rate_profile)
 
 DATA_VERSION = 4  # bump when the generator changes, so stale caches are not reused
-MIN_GAP = 1e-6  # ms, minimum interval between input spikes of one train
-MAX_PROFILE_LEVEL = 30.0  # highest relative rate of a profile: level 3 x burst factor 10
-NOISE_DTS = (0.1, 0.5, 1.0, 2.0, 5.0)  # ms, update intervals of the noisy currents
 AUX_PREFIX = "aux:"    # data-set keys of the auxiliary outputs (see CellSpec.aux_outputs)
 
 
@@ -123,10 +122,6 @@ class GroundTruthConfig:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _log_uniform(rng, lo, hi):
-    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-
-
 def kernel_area(cell, tau):
     """Integral (ms) of the cell type's post-synaptic kernel of unit peak: ``tau`` for the
     exponential kernel, ``e * tau`` for the alpha kernel ``(t/tau) exp(1 - t/tau)``, 1 for a
@@ -176,86 +171,6 @@ def _rate_and_weight(mean, weight, area, max_rate):
     return rate, weight
 
 
-def _rate_profile(rng, duration, lead_in, p_zero=0.15, p_burst=0.3):
-    """Piecewise-constant relative rate profile: (edges [m+1], levels [m]), ms."""
-    edges, levels = [0.0, lead_in], [0.0]
-    t = lead_in
-    while t < duration:
-        seg = max(10.0, rng.exponential(250.0))
-        level = 0.0 if rng.random() < p_zero else _log_uniform(rng, 0.1, 3.0)
-        t = min(duration, t + seg)
-        edges.append(t)
-        levels.append(level)
-    edges, levels = np.array(edges), np.array(levels)
-    if rng.random() < p_burst:  # short bursts on top of the profile
-        n_burst = rng.poisson(2.0 * duration / 1000.0)
-        for _ in range(n_burst):
-            start = rng.uniform(lead_in, duration)
-            stop = min(duration, start + rng.uniform(5.0, 30.0))
-            factor = rng.uniform(3.0, 10.0)
-            edges, levels = _overlay(edges, levels, start, stop, factor)
-    return edges, levels
-
-
-def _overlay(edges, levels, start, stop, factor):
-    """Multiply a piecewise-constant profile by ``factor`` (min level 0.3) on [start, stop)."""
-    new_edges = np.unique(np.concatenate([edges, [start, stop]]))
-    mids = 0.5 * (new_edges[:-1] + new_edges[1:])
-    new_levels = levels[np.searchsorted(edges, mids, side="right") - 1]
-    inside = (mids >= start) & (mids < stop)
-    new_levels[inside] = np.maximum(new_levels[inside], 0.3) * factor
-    return new_edges, new_levels
-
-
-def _poisson_train(rng, edges, levels, rate, dt):
-    """Inhomogeneous Poisson train (ms, strictly increasing) for a piecewise rate profile."""
-    times = []
-    for t0, t1, level in zip(edges[:-1], edges[1:], levels):
-        lam = rate * level * (t1 - t0) / 1000.0
-        if lam > 0:
-            times.append(rng.uniform(t0, t1, rng.poisson(lam)))
-    if not times:
-        return np.zeros(0)
-    t = np.sort(np.concatenate(times))
-    # NEURON's VecStim stops a train at a time that is not strictly after the previous one
-    # (rounding of event times), so keep times apart; drops are rare (gaps ~ 1e-6 ms).
-    keep = np.ones(len(t), bool)
-    keep[1:] = np.diff(t) > MIN_GAP
-    t = t[keep]
-    return t[t > dt]
-
-
-def _draw_current(rng, duration, lead_in, i_scale, i_max=3.0):
-    """One injected current as a step function: (times, amplitudes) in ms, nA."""
-    grid = 0.1  # change times on a 0.1 ms grid, representable at both usual user dts
-    kind = rng.choice(["dc", "step", "noisy"], p=[0.3, 0.4, 0.3])
-    if kind == "dc":
-        start = rng.uniform(lead_in, 0.5 * duration)
-        stop = duration if rng.random() < 0.5 else rng.uniform(start + 50, duration + 50)
-        amp = rng.uniform(-0.5, i_max - 0.5) * i_scale
-        times, amps = [start, stop], [amp, 0.0]
-    elif kind == "step":
-        times, amps, t = [], [], lead_in
-        while t < duration:
-            times.append(t)
-            amps.append(0.0 if rng.random() < 0.2 else rng.uniform(-1.0, i_max) * i_scale)
-            t += max(10.0, rng.exponential(200.0))
-    else:
-        start = rng.uniform(lead_in, 0.5 * duration)
-        stop = rng.uniform(start + 100.0, duration + 100.0)
-        noise_dt = float(rng.choice(NOISE_DTS))
-        mean = rng.uniform(-0.5, 2.0) * i_scale
-        stdev = rng.uniform(0.1, 1.5) * i_scale
-        times = np.arange(start, min(stop, duration), noise_dt)
-        amps = list(mean + stdev * rng.standard_normal(len(times)))
-        times, amps = list(times), amps + [0.0]
-        times.append(min(stop, duration))
-    times = np.round(np.asarray(times, float) / grid) * grid
-    amps = np.asarray(amps, float)
-    keep = np.concatenate([np.diff(times) > 0, [True]]) & (times < duration)
-    return str(kind), times[keep], amps[keep]
-
-
 def draw_trials(config, parameter_sets=None):
     """Draw the random inputs of every trial.
 
@@ -292,14 +207,14 @@ def draw_trials(config, parameter_sets=None):
         if rng.random() < config.p_default_tau:
             tau_e, tau_i = None, None  # the cell type's defaults
         else:
-            tau_e, tau_i = _log_uniform(rng, *cell.tau_e), _log_uniform(rng, *cell.tau_i)
+            tau_e, tau_i = log_uniform(rng, *cell.tau_e), log_uniform(rng, *cell.tau_i)
         te = tau_e if tau_e is not None else cell.tau_defaults[0]
         ti = tau_i if tau_i is not None else cell.tau_defaults[1]
         # weights from target PSP amplitudes (mV); mean conductances relative to g_leak
-        dv_e, dv_i = _log_uniform(rng, 0.1, 8.0), _log_uniform(rng, 0.1, 5.0)
-        g_e = {"silent": 0.0, "sub": _log_uniform(rng, 0.01, 0.2),
-               "driven": _log_uniform(rng, *config.driven_g)}[family] * cell.g_leak
-        g_i = 0.0 if rng.random() < 0.15 else _log_uniform(rng, 0.05, 5.0) * cell.g_leak
+        dv_e, dv_i = log_uniform(rng, 0.1, 8.0), log_uniform(rng, 0.1, 5.0)
+        g_e = {"silent": 0.0, "sub": log_uniform(rng, 0.01, 0.2),
+               "driven": log_uniform(rng, *config.driven_g)}[family] * cell.g_leak
+        g_i = 0.0 if rng.random() < 0.15 else log_uniform(rng, 0.05, 5.0) * cell.g_leak
         if family == "silent":
             g_i *= rng.uniform(0, 1) < 0.5
         w_e = _conductance_weight(cell, dv_e, te)
@@ -321,23 +236,23 @@ def draw_trials(config, parameter_sets=None):
             if rng.random() < 0.5:
                 r_i = 0.0
         else:
-            edges_e, levels_e = _rate_profile(rng, config.duration, config.lead_in)
+            edges_e, levels_e = rate_profile(rng, config.duration, config.lead_in)
             if rng.random() < 0.5:  # inhibition tracks excitation
                 edges_i, levels_i = edges_e, levels_e
             else:
-                edges_i, levels_i = _rate_profile(rng, config.duration, config.lead_in)
+                edges_i, levels_i = rate_profile(rng, config.duration, config.lead_in)
         current = None
         if config.p_current_only > 0 and rng.random() < config.p_current_only:
             r_e = r_i = 0.0
-            current = _draw_current(rng, config.duration, config.lead_in, cell.i_scale,
+            current = draw_current(rng, config.duration, config.lead_in, cell.i_scale,
                                     config.current_max)
         elif rng.random() < config.current_fraction:
-            current = _draw_current(rng, config.duration, config.lead_in, cell.i_scale,
+            current = draw_current(rng, config.duration, config.lead_in, cell.i_scale,
                                     config.current_max)
         trials.append(dict(
             family=str(family), tau_e=tau_e, tau_i=tau_i, w_e=w_e, w_i=w_i,
-            exc=_poisson_train(rng, edges_e, levels_e, r_e, config.dt),
-            inh=_poisson_train(rng, edges_i, levels_i, r_i, config.dt),
+            exc=poisson_train(rng, edges_e, levels_e, r_e, config.dt),
+            inh=poisson_train(rng, edges_i, levels_i, r_i, config.dt),
             current=current, params=params))
     return trials
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .groundtruth import _draw_current, _log_uniform, _poisson_train, _rate_profile
+from .stimuli import draw_current, log_uniform, poisson_train, rate_profile
 from ..surrogates.layouts import HNN_KINETICS
 from .hnn_groundtruth import check_trial
 
@@ -94,14 +94,14 @@ def exp2_area(tau1, tau2):
 
 def _channel_train(rng, config, receptor, level):
     """Event times (ms) and weight (uS) of one channel at drive ``level``."""
-    weight = _log_uniform(rng, *EVENT_WEIGHTS[receptor])
-    mean = MEAN_CONDUCTANCE[receptor] * level * _log_uniform(rng, 0.3, 3.0)
+    weight = log_uniform(rng, *EVENT_WEIGHTS[receptor])
+    mean = MEAN_CONDUCTANCE[receptor] * level * log_uniform(rng, 0.3, 3.0)
     area = exp2_area(HNN_KINETICS[receptor]["tau1"], HNN_KINETICS[receptor]["tau2"])
     rate = mean / (weight * area * 1e-3)
     if rate > MAX_RATE:
         rate, weight = MAX_RATE, mean / (MAX_RATE * area * 1e-3)
-    edges, levels = _rate_profile(rng, config.duration, config.lead_in)
-    return _poisson_train(rng, edges, levels, rate, config.dt), float(weight)
+    edges, levels = rate_profile(rng, config.duration, config.lead_in)
+    return poisson_train(rng, edges, levels, rate, config.dt), float(weight)
 
 
 def draw_hnn_trials(layout, config):
@@ -130,8 +130,8 @@ def draw_hnn_trials(layout, config):
             active = [g for g in layout.groups if rng.random() < config.p_group_active]
             if not active:
                 active = [layout.groups[rng.integers(len(layout.groups))]]
-            trial["exc_level"] = _log_uniform(rng, *config.exc_level)
-            trial["inh_level"] = _log_uniform(rng, *config.inh_level)
+            trial["exc_level"] = log_uniform(rng, *config.exc_level)
+            trial["inh_level"] = log_uniform(rng, *config.inh_level)
             for group in active:
                 for receptor in group.receptors:
                     level = trial["inh_level" if receptor.startswith("gaba") else "exc_level"]
@@ -139,7 +139,7 @@ def draw_hnn_trials(layout, config):
                     trial["inputs"][f"{group.name}.{receptor}"] = _channel_train(
                         rng, config, receptor, level)
         if kind in ("current", "synaptic+current"):
-            _, times, amps = _draw_current(rng, config.duration, config.lead_in,
+            _, times, amps = draw_current(rng, config.duration, config.lead_in,
                                            config.i_scale)
             trial["current"] = (times, amps)
         check_trial(layout, trial)
