@@ -2,7 +2,8 @@
 Build hooks that setup.cfg cannot express.
 
 1. Install ``pyNN_surrogate.pth`` at the top of site-packages, so that ``import pyNN.surrogate``
-   resolves to ``pyNN_surrogate`` (see ``pyNN_surrogate_alias.py``).
+   resolves to ``pyNN_surrogate`` (see ``pyNN_surrogate_alias.py``). This holds for editable
+   installs (``pip install -e .``) too: there the file goes straight into the wheel being built.
 2. Ship the trained cell types of ``celltypes/`` inside the package, as
    ``pyNN_surrogate/celltypes/``.
 """
@@ -22,6 +23,10 @@ class BuildWithAliasAndCellTypes(build_py):
         super().run()
         build_lib = Path(self.build_lib)
         shutil.copy(HERE / "pyNN_surrogate.pth", build_lib / "pyNN_surrogate.pth")
+        if getattr(self, "editable_mode", False):
+            # an editable wheel is made from install_lib, not build_lib (setuptools >= 64)
+            wheel_root = Path(self.get_finalized_command("install").install_lib)
+            shutil.copy(HERE / "pyNN_surrogate.pth", wheel_root / "pyNN_surrogate.pth")
         for card in sorted((HERE / "celltypes").glob("*/card.json")):
             destination = build_lib / "pyNN_surrogate" / "celltypes" / card.parent.name
             destination.mkdir(parents=True, exist_ok=True)
