@@ -37,7 +37,6 @@ def main(argv=None):
     from .surrogates.package import load_celltype
     from .train import summary
     from .training.card import write_card
-    from .training.celltypes import get_cell_spec
     from .training.evaluation import evaluate_package
     from .training.groundtruth import GroundTruthConfig, generate, split_indices
 
@@ -50,7 +49,7 @@ def main(argv=None):
     data = generate(gt, cache_dir=args.cache_dir)
     split_seed = card["training"].get("split", {}).get("seed", gt.seed)
     _, _, test_idx = split_indices(len(data["v"]), seed=split_seed)
-    ev = evaluate_package(pkg, data, test_idx, gt, get_cell_spec(gt.celltype),
+    ev = evaluate_package(pkg, data, test_idx, gt, gt.cell_spec(),
                           stability_ms=args.stability_ms, with_fi=not args.no_fi)
     card["evaluation"] = ev
     card["initial_values"]["v_rest"] = ev["v_rest_mv"]

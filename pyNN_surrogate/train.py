@@ -113,6 +113,10 @@ def build_parser():
                    help="train a parameter-conditioned surrogate: the cell type's intrinsic "
                         "parameters (see training/celltypes.py) are drawn per trial and "
                         "become inputs of the network")
+    p.add_argument("--condition-range", nargs=3, action="append", default=[],
+                   metavar=("NAME", "MIN", "MAX"),
+                   help="with --conditioned: train NAME over MIN..MAX (PyNN units) instead "
+                        "of the cell type's declared range; repeatable")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--workers", type=int, default=1,
                    help="threads sharing each training batch (data parallelism; 2 uses both "
@@ -137,6 +141,13 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     cell = get_cell_spec(args.celltype)
+    if args.condition_range and not args.conditioned:
+        raise SystemExit("--condition-range needs --conditioned")
+    try:
+        ranges = tuple((name, float(lo), float(hi)) for name, lo, hi in args.condition_range)
+        cell = cell.with_ranges(ranges)
+    except ValueError as error:
+        raise SystemExit(f"--condition-range: {error}") from error
     params = dict(args.param)
     for name in params:
         if name in cell.free or name == cell.current_param:
@@ -171,7 +182,8 @@ def main(argv=None):
                            current_max=args.current_max, driven_g=tuple(args.driven_g),
                            p_stationary=args.stationary_fraction,
                            p_current_only=args.current_only_fraction,
-                           conditioned=args.conditioned, cell_params=params)
+                           conditioned=args.conditioned, cell_params=params,
+                           condition_ranges=ranges)
     data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet,
                     workers=args.gt_workers)
     data["extra"] = extra_outputs(data)       # the cell type's auxiliary outputs, if any

@@ -176,3 +176,44 @@ def test_engine_changes_conditioned_parameters_of_one_group_mid_run(tiny_conditi
     expected = rt.normalise_conditions(dict(base, tau_m=30.0), 3)
     torch.testing.assert_close(after[0, 2:], torch.as_tensor(expected))
     assert eng._groups[a].conditions["tau_m"].tolist() == [20.0, 20.0]
+
+
+def test_narrowed_condition_ranges_reach_the_drawn_trials_and_the_cache_key():
+    from pyNN_surrogate.training.groundtruth import GroundTruthConfig, draw_trials
+    ranges = (("tau_m", 10.0, 30.0), ("cm", 0.2, 1.0))
+    cfg = GroundTruthConfig(celltype="IF_cond_exp", n_trials=200, duration=100.0,
+                            conditioned=True, condition_ranges=ranges)
+    spec = cfg.cell_spec()
+    assert [(c.lo, c.hi) for c in spec.conditioned if c.name in ("tau_m", "cm")] == \
+        [(10.0, 30.0), (0.2, 1.0)]
+    tau_m = np.array([t["params"]["tau_m"] for t in draw_trials(cfg)])
+    assert tau_m.min() >= 10.0 and tau_m.max() <= 30.0 and tau_m.max() - tau_m.min() > 10.0
+    wide = GroundTruthConfig(celltype="IF_cond_exp", conditioned=True)
+    assert cfg.key() != GroundTruthConfig(celltype="IF_cond_exp", n_trials=200,
+                                          duration=100.0, conditioned=True).key()
+    assert wide.cell_spec() == get_cell_spec("IF_cond_exp")      # no ranges: the spec's own
+    as_json = GroundTruthConfig(celltype="IF_cond_exp", n_trials=200, duration=100.0,
+                                conditioned=True, condition_ranges=[list(r) for r in ranges])
+    assert as_json.key() == cfg.key()                              # a card's config round-trips
+
+
+def test_narrowed_condition_ranges_are_validated():
+    from pyNN_surrogate.train import main
+    from pyNN_surrogate.training.groundtruth import GroundTruthConfig
+    spec = get_cell_spec("IF_cond_exp")
+    with pytest.raises(ValueError, match="'g_leak' is not a conditioned parameter"):
+        spec.with_ranges([("g_leak", 0.01, 0.1)])
+    with pytest.raises(ValueError, match="range of tau_m needs min < max"):
+        spec.with_ranges([("tau_m", 30.0, 10.0)])
+    with pytest.raises(ValueError, match="log scale"):
+        spec.with_ranges([("cm", 0.0, 1.0)])
+    with pytest.raises(ValueError, match="v_thresh at least 4.0 above v_rest"):
+        spec.with_ranges([("v_rest", -58.0, -56.0), ("v_thresh", -60.0, -55.0)])
+    with pytest.raises(ValueError, match="needs conditioned=True"):
+        GroundTruthConfig(celltype="IF_cond_exp", condition_ranges=(("tau_m", 10, 30),)
+                          ).cell_spec()
+    with pytest.raises(SystemExit, match="--condition-range needs --conditioned"):
+        main(["IF_cond_exp", "--condition-range", "tau_m", "10", "30", "--quiet"])
+    with pytest.raises(SystemExit, match="--condition-range: .*min < max"):
+        main(["IF_cond_exp", "--conditioned", "--condition-range", "tau_m", "30", "10",
+              "--quiet"])

@@ -120,6 +120,44 @@ class CellSpec:
         raise RuntimeError(f"{self.name}: no parameter set satisfies the constraints "
                            f"{self.constraints} after {max_tries} draws")
 
+    def with_ranges(self, ranges):
+        """This spec with narrower (or other) trained ranges for some conditioned parameters.
+
+        Parameters
+        ----------
+        ranges : sequence of (name, lo, hi)
+            New range, in PyNN units, of conditioned parameters by name.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a conditioned parameter, ``lo >= hi``, a non-positive
+            bound of a log-transformed parameter, or ranges no set can satisfy under the
+            constraints.
+        """
+        if not ranges:
+            return self
+        by_name = {c.name: c for c in self.conditioned}
+        new = dict(by_name)
+        for name, lo, hi in ranges:
+            if name not in by_name:
+                raise ValueError(f"{self.name}: {name!r} is not a conditioned parameter "
+                                 f"(those are {', '.join(by_name) or 'none'})")
+            lo, hi = float(lo), float(hi)
+            if not lo < hi:
+                raise ValueError(f"{self.name}: range of {name} needs min < max, got "
+                                 f"{lo} to {hi}")
+            if by_name[name].transform == "log" and lo <= 0:
+                raise ValueError(f"{self.name}: {name} is drawn on a log scale; its range "
+                                 f"must be positive, got {lo} to {hi}")
+            new[name] = replace(by_name[name], lo=lo, hi=hi)
+        spec = replace(self, conditioned=tuple(new[c.name] for c in self.conditioned))
+        for lo, hi, gap in spec.constraints:
+            if new[hi].hi - new[lo].lo < gap:
+                raise ValueError(f"{self.name}: no parameter set in these ranges has {hi} "
+                                 f"at least {gap} above {lo}")
+        return spec
+
     def scaled(self, params):
         """This spec with ``g_leak``, ``cm`` and ``i_scale`` of the cell with ``params``
         (input weights and currents of a trial are drawn relative to them)."""

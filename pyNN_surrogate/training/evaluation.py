@@ -329,7 +329,8 @@ def evaluate_package(pkg, data, test_idx, config, cell, stability_ms=100000.0,
     if rt.condition_names:
         from .domain_evaluation import evaluate_parameter_sets
         res["parameter_sets"] = evaluate_parameter_sets(rt, config, cell)
-        config = replace(config, conditioned=False)     # the checks below: reference cell
+        config = replace(config, conditioned=False,   # the checks below: reference cell
+                         condition_ranges=())
     res["stability"] = stability(rt, cell, stability_ms)
     if with_fi:
         res["fi_curve"] = fi_curve(rt, config, cell)

@@ -82,6 +82,9 @@ class GroundTruthConfig:
         surrogate; input weights and currents are then sized relative to each trial's cell.
     cell_params : dict
         Cell parameters that differ from the PyNN defaults (fixed in every trial).
+    condition_ranges : tuple of (name, lo, hi)
+        Trained ranges that replace the cell spec's own for some conditioned parameters
+        (only with ``conditioned``); see :meth:`CellSpec.with_ranges`.
     """
 
     celltype: str = "HH_cond_exp"
@@ -103,16 +106,24 @@ class GroundTruthConfig:
     p_current_only: float = 0.0
     conditioned: bool = False
     cell_params: dict = field(default_factory=dict)
+    condition_ranges: tuple = ()
 
     @property
     def drive_bin(self):
         """Drive averaging bin (ms): ``drive_dt`` or, when unset, ``native_dt``."""
         return float(self.drive_dt or self.native_dt)
 
+    def cell_spec(self):
+        """The cell spec of these data: the cell type's, with ``condition_ranges`` applied."""
+        spec = get_cell_spec(self.celltype)
+        if self.condition_ranges and not self.conditioned:
+            raise ValueError("condition_ranges needs conditioned=True")
+        return spec.with_ranges(self.condition_ranges)
+
     def key(self):
         """Short hash identifying this configuration (used for cache file names)."""
         fields = asdict(self)
-        for option in ("p_stationary", "p_current_only", "conditioned"):
+        for option in ("p_stationary", "p_current_only", "conditioned", "condition_ranges"):
             if not fields[option]:          # keys of data sets made before the option existed
                 del fields[option]
         aux = get_cell_spec(self.celltype).aux_outputs
@@ -189,7 +200,7 @@ def draw_trials(config, parameter_sets=None):
         start), ``current`` (``None`` or ``(kind, times, amplitudes)``) and ``params`` (the
         trial's conditioned parameters, an empty dict unless ``config.conditioned``).
     """
-    base_cell = get_cell_spec(config.celltype)
+    base_cell = config.cell_spec()
     rng = np.random.default_rng(config.seed)
     param_rng = np.random.default_rng([config.seed, 17])   # own stream: inputs stay comparable
     trials = []
