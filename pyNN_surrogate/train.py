@@ -145,9 +145,8 @@ def main(argv=None):
         raise SystemExit("--condition-range needs --conditioned")
     try:
         ranges = tuple((name, float(lo), float(hi)) for name, lo, hi in args.condition_range)
-        cell = cell.with_ranges(ranges)
     except ValueError as error:
-        raise SystemExit(f"--condition-range: {error}") from error
+        raise SystemExit(f"--condition-range: MIN and MAX must be numbers ({error})") from error
     params = dict(args.param)
     for name in params:
         if name in cell.free or name == cell.current_param:
@@ -184,6 +183,10 @@ def main(argv=None):
                            p_current_only=args.current_only_fraction,
                            conditioned=args.conditioned, cell_params=params,
                            condition_ranges=ranges)
+    try:
+        cell = gt.cell_spec()                  # with the --condition-range ranges
+    except ValueError as error:
+        raise SystemExit(f"--condition-range: {error}") from error
     data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet,
                     workers=args.gt_workers)
     data["extra"] = extra_outputs(data)       # the cell type's auxiliary outputs, if any
