@@ -133,7 +133,7 @@ def main(argv=None):
 
     from .surrogates.conditioning import normalise_conditions
     from .surrogates.package import load_celltype
-    from .training.card import build_card, write_card, write_package
+    from .training.card import build_card, cell_parameters, write_card, write_package
     from .training.celltypes import get_cell_spec
     from .training.evaluation import evaluate_package
     from .training.groundtruth import GroundTruthConfig, extra_outputs, generate, split_indices
@@ -187,6 +187,14 @@ def main(argv=None):
         cell = gt.cell_spec()                  # with the --condition-range ranges
     except ValueError as error:
         raise SystemExit(f"--condition-range: {error}") from error
+    if ranges:                                 # the card's checks run the reference cell
+        reference = cell_parameters(gt)
+        for c in cell.conditioned:
+            if not c.lo <= reference[c.name] <= c.hi:
+                raise SystemExit(f"--condition-range: the range of {c.name} ({c.lo} to "
+                                 f"{c.hi} {c.units}) must hold the reference cell's value "
+                                 f"{reference[c.name]:g}, which the card's stability and "
+                                 "f-I checks run")
     data = generate(gt, cache_dir=args.cache_dir, verbose=not args.quiet,
                     workers=args.gt_workers)
     data["extra"] = extra_outputs(data)       # the cell type's auxiliary outputs, if any

@@ -217,3 +217,7 @@ def test_narrowed_condition_ranges_are_validated():
     with pytest.raises(SystemExit, match="--condition-range: .*min < max"):
         main(["IF_cond_exp", "--conditioned", "--condition-range", "tau_m", "30", "10",
               "--quiet"])
+    with pytest.raises(SystemExit, match="range of tau_m .* must hold the reference cell's "
+                                         "value 20"):
+        main(["IF_cond_exp", "--conditioned", "--condition-range", "tau_m", "25", "40",
+              "--quiet"])
