@@ -9,7 +9,7 @@ import torch
 from pyNN import errors
 
 from pyNN_surrogate.surrogates.conditioning import constraint_violation, normalise_conditions
-from pyNN_surrogate.training.celltypes import get_cell_spec
+from pyNN_surrogate.training.celltypes import CELL_SPECS, get_cell_spec
 
 ENTRIES = [dict(name="v_rest", units="mV", min=-75.0, max=-55.0, transform="linear"),
            dict(name="tau_m", units="ms", min=5.0, max=40.0, transform="log")]
@@ -35,8 +35,33 @@ def test_constraint_violation_names_both_parameters():
     assert constraint_violation(rules, {"v_thresh": -50.0}) is None     # v_reset not given
 
 
-def test_drawn_parameter_sets_respect_ranges_and_constraints():
-    spec = get_cell_spec("IF_cond_exp")
+CONDITIONED_TYPES = [name for name in CELL_SPECS if CELL_SPECS[name].conditioned]
+
+
+def test_every_shipped_standard_cell_type_declares_conditioned_parameters(monkeypatch):
+    from pyNN.standardmodels import cells
+    from pyNN_surrogate.surrogates.package import available_celltypes
+    monkeypatch.delenv("PYNN_SURROGATE_CELLTYPES", raising=False)
+    shipped_standard = [name for name in available_celltypes() if hasattr(cells, name)]
+    assert len(shipped_standard) == 7
+    assert set(shipped_standard) <= set(CONDITIONED_TYPES)
+    assert [c.name for c in get_cell_spec("Izhikevich").conditioned] == ["a", "b", "c", "d"]
+    assert [c.name for c in get_cell_spec("EIF_cond_exp_isfa_ista").conditioned] == \
+        ["a", "b", "tau_w", "delta_T", "v_spike"]
+
+
+@pytest.mark.parametrize("celltype", CONDITIONED_TYPES)
+def test_conditioned_ranges_hold_pynn_default_cell(celltype):
+    """The card's stability and f-I checks run the reference cell: PyNN's defaults."""
+    from pyNN.standardmodels import cells
+    defaults = getattr(cells, celltype).default_parameters
+    for c in get_cell_spec(celltype).conditioned:
+        assert c.lo <= defaults[c.name] <= c.hi, c.name
+
+
+@pytest.mark.parametrize("celltype", CONDITIONED_TYPES)
+def test_drawn_parameter_sets_respect_ranges_and_constraints(celltype):
+    spec = get_cell_spec(celltype)
     rng = np.random.default_rng(0)
     sets = [spec.draw_parameters(rng) for _ in range(300)]
     for c in spec.conditioned:
@@ -45,8 +70,11 @@ def test_drawn_parameter_sets_respect_ranges_and_constraints():
         assert values.max() - values.min() > 0.5 * (c.hi - c.lo)       # the range is covered
     for lo, hi, gap in spec.constraints:
         assert all(s[hi] - s[lo] >= gap for s in sets)
-    tau_m = np.log([s["tau_m"] for s in sets])                            # log-uniform draws
-    assert abs(np.median(tau_m) - 0.5 * np.log(5.0 * 40.0)) < 0.25
+    for c in spec.conditioned:
+        if c.transform == "log":                                          # log-uniform draws
+            log_values = np.log([s[c.name] for s in sets])
+            assert abs(np.median(log_values) - 0.5 * np.log(c.lo * c.hi)) < \
+                0.15 * np.log(c.hi / c.lo), c.name
 
 
 def test_conditioned_ground_truth_simulates_each_trials_own_cell():
@@ -68,6 +96,22 @@ def test_conditioned_ground_truth_simulates_each_trials_own_cell():
         draw_trials(cfg, sets[:2])
     assert GroundTruthConfig().key() == GroundTruthConfig(conditioned=False).key()
     assert GroundTruthConfig().key() != GroundTruthConfig(conditioned=True).key()
+
+
+def test_conditioned_izhikevich_ground_truth_rests_where_each_trials_b_puts_it():
+    """Without input an Izhikevich cell rests at the lower root of
+    0.04 v^2 + (5 - b) v + 140 = 0: each trial's b reaches NEURON."""
+    from pyNN_surrogate.training.groundtruth import (GroundTruthConfig, draw_trials,
+                                                      resample, simulate)
+    cfg = GroundTruthConfig(celltype="Izhikevich", n_trials=3, duration=50.0, settle=500.0,
+                            conditioned=True)
+    b_values = (0.2, 0.225, 0.25)
+    trials = draw_trials(cfg, [dict(a=0.02, b=b, c=-65.0, d=2.0) for b in b_values])
+    for t in trials:
+        t.update(exc=np.zeros(0), inh=np.zeros(0), current=None)
+    data = resample(cfg, simulate(cfg, trials), get_cell_spec("Izhikevich").drive_channels)
+    expected = [min(np.roots([0.04, 5.0 - b, 140.0]).real) for b in b_values]
+    np.testing.assert_allclose(data["v"][:, -1], expected, atol=0.05)
 
 
 @pytest.fixture(scope="module")

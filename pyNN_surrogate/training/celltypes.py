@@ -191,6 +191,20 @@ IF_CONDITIONED = (ConditionRange("v_rest", "mV", -75.0, -55.0),
                   ConditionRange("tau_refrac", "ms", 0.1, 10.0, "log"),
                   ConditionRange("e_rev_I", "mV", -90.0, -65.0))
 IF_CONSTRAINTS = (("v_rest", "v_thresh", 4.0), ("v_reset", "v_thresh", 4.0))
+# Adaptation parameters of the AdEx cell: the ranges of Brette & Gerstner (2005) and Naud et
+# al. (2008) around PyNN's defaults (a = 4 nS, b = 0.0805 nA, tau_w = 144 ms, delta_T = 2 mV,
+# v_spike = -40 mV); the passive membrane stays at PyNN's defaults.
+EIF_CONDITIONED = (ConditionRange("a", "nS", 0.0, 8.0),
+                   ConditionRange("b", "nA", 0.0, 0.16),
+                   ConditionRange("tau_w", "ms", 50.0, 300.0, "log"),
+                   ConditionRange("delta_T", "mV", 1.0, 4.0, "log"),
+                   ConditionRange("v_spike", "mV", -45.0, -35.0))
+# Izhikevich (2003): a, b, c, d spanning his cortical classes (regular spiking, intrinsically
+# bursting, chattering, fast spiking, low-threshold spiking) from PyNN's default cell.
+IZHIKEVICH_CONDITIONED = (ConditionRange("a", "1/ms", 0.02, 0.1, "log"),
+                          ConditionRange("b", "1/ms", 0.2, 0.25),
+                          ConditionRange("c", "mV", -65.0, -50.0),
+                          ConditionRange("d", "mV/ms", 2.0, 8.0))
 # Driving forces (mV) turning drawn mean conductances into mean currents for current-based
 # cells: chosen so their ground truth spans the rates of IF_cond_exp's (no shunting).
 CURRENT_DRIVING_FORCE = (50.0, 15.0)
@@ -218,7 +232,8 @@ CELL_SPECS = {
         extra={"threshold_gap": 15.0}),
     "EIF_cond_exp_isfa_ista": CellSpec(
         "EIF_cond_exp_isfa_ista", "conductance", g_leak=0.281 / 9.3667, cm=0.281,
-        i_scale=0.6, tau_e=(0.5, 20.0), tau_i=(0.5, 20.0), aux_outputs=(("w", "nA"),)),
+        i_scale=0.6, tau_e=(0.5, 20.0), tau_i=(0.5, 20.0), aux_outputs=(("w", "nA"),),
+        conditioned=EIF_CONDITIONED),
     "IF_curr_exp": CellSpec(
         "IF_curr_exp", "current", g_leak=0.05, cm=1.0, i_scale=0.75,
         tau_e=(0.5, 20.0), tau_i=(0.5, 20.0),
@@ -237,7 +252,7 @@ CELL_SPECS = {
     "Izhikevich": CellSpec(
         "Izhikevich", "delta", g_leak=1.0, cm=1.0, i_scale=0.004, free=(),
         tau_defaults=(1.0, 1.0), current_driving_force=(8.0, 3.0),
-        aux_outputs=(("u", "mV/ms"),)),
+        aux_outputs=(("u", "mV/ms"),), conditioned=IZHIKEVICH_CONDITIONED),
 }
 
 
