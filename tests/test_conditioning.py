@@ -77,18 +77,25 @@ def test_drawn_parameter_sets_respect_ranges_and_constraints(celltype):
                 0.15 * np.log(c.hi / c.lo), c.name
 
 
+def ground_truth_without_input(cfg, parameter_sets):
+    """NEURON ground truth of one trial per parameter set, with every input removed."""
+    from pyNN_surrogate.training.groundtruth import draw_trials, resample, simulate
+    trials = draw_trials(cfg, parameter_sets)
+    for t in trials:
+        t.update(exc=np.zeros(0), inh=np.zeros(0), current=None)
+    channels = get_cell_spec(cfg.celltype).drive_channels
+    return trials, resample(cfg, simulate(cfg, trials), channels)
+
+
 def test_conditioned_ground_truth_simulates_each_trials_own_cell():
     """An IF cell without input rests at its own v_rest: each trial's parameters reach NEURON."""
     from pyNN_surrogate.training.groundtruth import (GroundTruthConfig, draw_trials,
-                                                      resample, simulate, trial_parameters)
+                                                      trial_parameters)
     cfg = GroundTruthConfig(celltype="IF_cond_exp", n_trials=4, duration=50.0, settle=200.0,
                             conditioned=True)
     sets = [dict(v_rest=v, v_thresh=-45.0, v_reset=-70.0, tau_m=10.0, cm=0.5,
                  tau_refrac=2.0, e_rev_I=-80.0) for v in (-72.0, -66.0, -60.0, -56.0)]
-    trials = draw_trials(cfg, sets)
-    for t in trials:                                        # no input at all
-        t.update(exc=np.zeros(0), inh=np.zeros(0), current=None)
-    data = resample(cfg, simulate(cfg, trials), ("g_exc", "g_inh", "i_inj"))
+    trials, data = ground_truth_without_input(cfg, sets)
     np.testing.assert_allclose(data["v"][:, -1], [-72.0, -66.0, -60.0, -56.0], atol=0.05)
     params = trial_parameters(cfg, trials)
     assert params.shape == (4, 7) and params[2, 0] == -60.0
@@ -101,15 +108,12 @@ def test_conditioned_ground_truth_simulates_each_trials_own_cell():
 def test_conditioned_izhikevich_ground_truth_rests_where_each_trials_b_puts_it():
     """Without input an Izhikevich cell rests at the lower root of
     0.04 v^2 + (5 - b) v + 140 = 0: each trial's b reaches NEURON."""
-    from pyNN_surrogate.training.groundtruth import (GroundTruthConfig, draw_trials,
-                                                      resample, simulate)
+    from pyNN_surrogate.training.groundtruth import GroundTruthConfig
     cfg = GroundTruthConfig(celltype="Izhikevich", n_trials=3, duration=50.0, settle=500.0,
                             conditioned=True)
     b_values = (0.2, 0.225, 0.25)
-    trials = draw_trials(cfg, [dict(a=0.02, b=b, c=-65.0, d=2.0) for b in b_values])
-    for t in trials:
-        t.update(exc=np.zeros(0), inh=np.zeros(0), current=None)
-    data = resample(cfg, simulate(cfg, trials), get_cell_spec("Izhikevich").drive_channels)
+    _, data = ground_truth_without_input(cfg, [dict(a=0.02, b=b, c=-65.0, d=2.0)
+                                               for b in b_values])
     expected = [min(np.roots([0.04, 5.0 - b, 140.0]).real) for b in b_values]
     np.testing.assert_allclose(data["v"][:, -1], expected, atol=0.05)
 

@@ -191,8 +191,8 @@ IF_CONDITIONED = (ConditionRange("v_rest", "mV", -75.0, -55.0),
                   ConditionRange("tau_refrac", "ms", 0.1, 10.0, "log"),
                   ConditionRange("e_rev_I", "mV", -90.0, -65.0))
 IF_CONSTRAINTS = (("v_rest", "v_thresh", 4.0), ("v_reset", "v_thresh", 4.0))
-# Adaptation parameters of the AdEx cell: the ranges of Brette & Gerstner (2005) and Naud et
-# al. (2008) around PyNN's defaults (a = 4 nS, b = 0.0805 nA, tau_w = 144 ms, delta_T = 2 mV,
+# Adaptation parameters of the AdEx cell: a part of the ranges of Brette & Gerstner (2005) and
+# Naud et al. (2008) around PyNN's defaults (a = 4 nS, b = 0.0805 nA, tau_w = 144 ms, delta_T = 2 mV,
 # v_spike = -40 mV); the passive membrane stays at PyNN's defaults.
 EIF_CONDITIONED = (ConditionRange("a", "nS", 0.0, 8.0),
                    ConditionRange("b", "nA", 0.0, 0.16),
