@@ -13,6 +13,7 @@ import argparse
 import shlex
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "celltypes"
@@ -117,6 +118,10 @@ def build_parser():
                    metavar=("NAME", "MIN", "MAX"),
                    help="with --conditioned: train NAME over MIN..MAX (PyNN units) instead "
                         "of the cell type's declared range; repeatable")
+    p.add_argument("--cell-frames", action="store_true",
+                   help="with --conditioned: feed the network the drive and v in each cell's "
+                        "frame (IF cells: drive over the leak conductance, v relative to "
+                        "v_rest over the gap to v_thresh; see surrogates/conditioning.py)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--workers", type=int, default=1,
                    help="threads sharing each training batch (data parallelism; 2 uses both "
@@ -131,7 +136,7 @@ def main(argv=None):
     t_start = time.perf_counter()
     import torch
 
-    from .surrogates.conditioning import normalise_conditions
+    from .surrogates.conditioning import cell_frames, normalise_conditions
     from .surrogates.package import load_celltype
     from .training.card import build_card, cell_parameters, write_card, write_package
     from .training.celltypes import get_cell_spec
@@ -155,6 +160,8 @@ def main(argv=None):
         if args.conditioned and name in {c.name for c in cell.conditioned}:
             raise SystemExit(f"--param {name}: {name} is an input of the conditioned "
                              "surrogate")
+    if args.cell_frames and not args.conditioned:
+        raise SystemExit("--cell-frames needs --conditioned")
     if args.conditioned and not cell.conditioned:
         raise SystemExit(f"--conditioned: no conditioned parameters are declared for "
                          f"{args.celltype}")
@@ -187,6 +194,11 @@ def main(argv=None):
         cell = gt.cell_spec()                  # with the --condition-range ranges
     except ValueError as error:
         raise SystemExit(f"--condition-range: {error}") from error
+    if args.cell_frames and cell.card_frames() is None:
+        raise SystemExit(f"--cell-frames: {args.celltype} declares no cell frames over its "
+                         "conditioned parameters")
+    if not args.cell_frames:
+        cell = replace(cell, frame_drive={}, frame_v=())
     if ranges:                                 # the card's checks run the reference cell
         reference = cell_parameters(gt)
         for c in cell.conditioned:
@@ -217,15 +229,17 @@ def main(argv=None):
                       batch=min(args.batch, len(train_idx)), eval_every=args.eval_every,
                       workers=args.workers,
                       **{"hidden": args.hidden, **extra})
-    conditions = None
+    conditions = frames = None
     if args.conditioned:
         entries = [c.card_entry() for c in cell.conditioned]
-        conditions = normalise_conditions(
-            entries, {e["name"]: data["params"][:, j] for j, e in enumerate(entries)},
-            len(data["params"]))
+        values = {e["name"]: data["params"][:, j] for j, e in enumerate(entries)}
+        conditions = normalise_conditions(entries, values, len(data["params"]))
+        if args.cell_frames:
+            frames = cell_frames(cell.card_frames(), cell_parameters(gt), values,
+                                 len(data["params"]), cell.drive_channels)
     trained = train(data, train_idx, val_idx, cfg, gt.output_dt, cell.v_clip,
                     progress=not args.quiet, drive_per_step=int(round(per_step)),
-                    conditions=conditions, init=init)
+                    conditions=conditions, init=init, frames=frames)
     command = "python -m pyNN_surrogate.train " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     card = build_card(cell, gt, trained, data, train_idx, command, args.seed,

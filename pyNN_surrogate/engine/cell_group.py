@@ -114,7 +114,4 @@ class SurrogateBatch:
     def update_conditions(self, gid, conditions):
         """Give the rows of group ``gid`` new conditioning values in the running state."""
         start, stop = self.rows[self.groups.index(gid)]
-        z = self.runtime.normalise_conditions(conditions, stop - start)
-        cond = self.state[4].clone()
-        cond[0, start:stop] = torch.as_tensor(z, dtype=cond.dtype, device=cond.device)
-        self.state = self.state[:4] + (cond,) + self.state[5:]
+        self.state = self.runtime.with_conditions(self.state, slice(start, stop), conditions)

@@ -4,7 +4,8 @@ docs/architecture.md, "Surrogate runtime")."""
 import numpy as np
 import torch
 
-from .conditioning import condition_entries, normalise_conditions
+from .conditioning import (cell_frames, condition_entries, condition_frames,
+                           denormalise_conditions, normalise_conditions)
 from .model import SurrogateNet, detect_spikes, flatten_bins
 
 SETTLE_CHUNK = 2000      # native steps per settling chunk
@@ -83,10 +84,12 @@ class SurrogateRuntime:
 
     Notes
     -----
-    The state is the tuple ``(buf, h, c, above, conditions, fed)`` (see :mod:`.model`), where
-    ``conditions`` [1, n_cells, n_conditions] holds the normalised parameters of every cell
-    (dim 1 indexes cells, as in the other state tensors) and ``fed`` [1, n_cells, substeps]
-    the last native step's spike bins of a feedback network ([1, n_cells, 0] otherwise).
+    The state is the tuple ``(buf, h, c, above, conditions, fed, frame)`` (see :mod:`.model`),
+    where ``conditions`` [1, n_cells, n_conditions] holds the normalised parameters of every
+    cell (dim 1 indexes cells, as in the other state tensors), ``fed`` [1, n_cells, n_fed] the
+    fed-back features of a feedback network ([1, n_cells, 0] otherwise) and ``frame``
+    [1, n_cells, n_channels + 2] every cell's drive factors, v offset and v scale (the card's
+    cell frames, see :mod:`.conditioning`; the card's global values without them).
     """
 
     def __init__(self, net, card, device="cpu", dtype=torch.float32):
@@ -125,6 +128,7 @@ class SurrogateRuntime:
         self.threshold = float(card["spike_threshold"])
         self._conditions = condition_entries(card)
         self.condition_names = tuple(e["name"] for e in self._conditions)
+        self._frames = condition_frames(card)
         self._rest_cache = {}
         self.reference = dict(card.get("conditioning", {}).get("reference", {}))
         z = normalise_conditions(self._conditions, self.reference, 1)
@@ -142,6 +146,14 @@ class SurrogateRuntime:
             raise ValueError(f"this surrogate is conditioned on {self.condition_names}; "
                              "initial_state needs their per-cell values")
         return normalise_conditions(self._conditions, conditions, n_cells)
+
+    def _frame_of(self, values, n_cells):
+        """Per-cell drive factors, v offset and v scale [n_cells, n_channels + 2] (float64)
+        for parameter values ``values`` (name -> scalar or array; ``None``: the reference)."""
+        frames = cell_frames(self._frames, self.reference, values or {}, n_cells,
+                             self.channels)
+        offset, scale = frames.v_affine(self._v_offset, self._v_scale)
+        return np.concatenate([frames.drive_factor, offset[:, None], scale[:, None]], axis=1)
 
     @torch.no_grad()
     def _settle(self, z):
@@ -165,7 +177,8 @@ class SurrogateRuntime:
             if float((after - before).abs().max()) < SETTLE_TOL:
                 break
         v_last = v[-1, :, self.substeps - 1].double().cpu().numpy()
-        v_rest = self._v_offset + self._v_scale * v_last
+        frame = self._frame_of(denormalise_conditions(self._conditions, z), m)
+        v_rest = frame[:, -2] + frame[:, -1] * v_last
         return state[:3], v_rest
 
     def _rest_of(self, z):
@@ -201,7 +214,20 @@ class SurrogateRuntime:
         fed = torch.zeros(1, n_cells, self.net.n_fed, device=self.device, dtype=self.dtype)
         return (buf.contiguous(), h.contiguous(), c.contiguous(),
                 torch.zeros(n_cells, dtype=torch.bool, device=self.device),
-                torch.as_tensor(z, device=self.device, dtype=self.dtype).unsqueeze(0), fed)
+                self._as_rows(z), fed, self._as_rows(self._frame_of(conditions, n_cells)))
+
+    def _as_rows(self, a):
+        """numpy [n_cells, k] -> state tensor [1, n_cells, k]."""
+        return torch.as_tensor(a, device=self.device, dtype=self.dtype).unsqueeze(0)
+
+    def with_conditions(self, state, rows, conditions):
+        """``state`` with new conditioned parameter values for the cells ``rows`` (a slice):
+        their normalised inputs and cell frames change; their dynamic state does not."""
+        n = len(range(*rows.indices(state[4].shape[1])))
+        cond, frame = state[4].clone(), state[6].clone()
+        cond[0, rows] = self._as_rows(self.normalise_conditions(conditions, n))[0]
+        frame[0, rows] = self._as_rows(self._frame_of(conditions, n))[0]
+        return state[:4] + (cond, state[5], frame)
 
     def resting_v(self, n_cells, conditions=None):
         """Resting v (mV) of every cell, as a float64 numpy array [n_cells]."""
@@ -227,7 +253,9 @@ class SurrogateRuntime:
         spikes : Tensor [n_steps * substeps, n_cells] (bool)
         state : tuple
         """
-        x = fold_drive(normalise(drive.to(dtype=self.dtype), self._scales),
+        frame = state[6]
+        x = fold_drive(normalise(drive.to(dtype=self.dtype),
+                                 self._scales * frame[..., :self.n_channels]),
                        self.drive_per_step)
         cond = state[4]
         if cond.shape[-1]:
@@ -243,10 +271,12 @@ class SurrogateRuntime:
         s = self.substeps
         out = {}
         for k, name in enumerate(self.output_names):
-            value = self._offsets[k] + self._scales_out[k] * v[..., k * s:(k + 1) * s]
+            offset, scale = ((frame[..., -2:-1], frame[..., -1:]) if k == 0
+                             else (self._offsets[k], self._scales_out[k]))
+            value = offset + scale * v[..., k * s:(k + 1) * s]
             out[name] = flatten_bins(value if self._inverse[k] is None
                                      else self._inverse[k](value))
-        return out, flatten_bins(spikes), net_state[:3] + (last, cond, fed)
+        return out, flatten_bins(spikes), net_state[:3] + (last, cond, fed, frame)
 
 
 def build_net(card):

@@ -91,13 +91,21 @@ def parameter_domain(cell, params, data, train_idx, config=None):
 def conditioning_section(cell, params):
     """The card's ``conditioning`` entry of a conditioned surrogate: its parameter inputs,
     their constraints, and the reference parameter set (the ground-truth cell's values)."""
-    return dict(
+    section = dict(
         parameters=[c.card_entry() for c in cell.conditioned],
         constraints=[dict(lower=lo, upper=hi, min_gap=gap) for lo, hi, gap in cell.constraints],
         reference={c.name: params[c.name] for c in cell.conditioned},
         note="inputs appended to every frame after the drive features, normalised to [-1, 1] "
              "over the range (log transform where stated); the ground truth drew them per "
              "trial, uniformly in the transform, under the constraints")
+    frames = cell.card_frames()
+    if frames is not None:
+        section["frames"] = dict(
+            frames, note="drive channel ch is divided by prod((p / p_ref) ** e) over "
+            "drive[ch] before normalisation; v = origin + stretch * (v_ref - origin_ref), "
+            "stretch = span / span_ref, where v_ref is the network's v in the reference "
+            "cell's frame (see pyNN_surrogate/surrogates/conditioning.py)")
+    return section
 
 
 def output_units(name, known=None):

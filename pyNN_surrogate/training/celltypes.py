@@ -90,6 +90,14 @@ class CellSpec:
         surrogate learns as extra outputs: the slow variable of an adapting cell (``w`` of
         the AdEx cells, ``u`` of Izhikevich). Supervising it helps the network keep the
         adaptation state, and it becomes recordable in the backend.
+    frame_drive : dict
+        Cell frames of a conditioned surrogate (see
+        :mod:`pyNN_surrogate.surrogates.conditioning`): parameter -> exponent of the factor
+        that every drive channel is divided by (for IF cells ``cm / tau_m``, the leak
+        conductance).
+    frame_v : tuple of str
+        ``(origin, span_from, span_to)`` of the v frame, e.g. ``("v_rest", "v_rest",
+        "v_thresh")``; empty for none.
     """
 
     name: str
@@ -109,6 +117,21 @@ class CellSpec:
     kernel: str = "exp"
     current_driving_force: tuple = (65.0, 15.0)
     aux_outputs: tuple = ()
+    frame_drive: dict = field(default_factory=dict)
+    frame_v: tuple = ()
+
+    def card_frames(self):
+        """The card's ``conditioning["frames"]`` entry: the cell frames restricted to the
+        conditioned parameters (``None`` if nothing is left)."""
+        names = {c.name for c in self.conditioned}
+        powers = {k: float(e) for k, e in self.frame_drive.items() if k in names}
+        frames = {}
+        if powers:
+            frames["drive"] = {ch: dict(powers) for ch in self.drive_channels}
+        if self.frame_v and set(self.frame_v) <= names:
+            origin, lo, hi = self.frame_v
+            frames["v"] = dict(origin=origin, span=[lo, hi])
+        return frames or None
 
     def draw_parameters(self, rng, max_tries=1000):
         """One random parameter set from the conditioned ranges, respecting the constraints
@@ -191,6 +214,10 @@ IF_CONDITIONED = (ConditionRange("v_rest", "mV", -75.0, -55.0),
                   ConditionRange("tau_refrac", "ms", 0.1, 10.0, "log"),
                   ConditionRange("e_rev_I", "mV", -90.0, -65.0))
 IF_CONSTRAINTS = (("v_rest", "v_thresh", 4.0), ("v_reset", "v_thresh", 4.0))
+# Cell frames of the IF cells: drive relative to the leak conductance cm / tau_m, v relative
+# to v_rest in units of the rest-to-threshold gap.
+IF_FRAMES = dict(frame_drive={"cm": 1.0, "tau_m": -1.0},
+                 frame_v=("v_rest", "v_rest", "v_thresh"))
 # Adaptation parameters of the AdEx cell: a part of the ranges of Brette & Gerstner (2005) and
 # Naud et al. (2008) around PyNN's defaults (a = 4 nS, b = 0.0805 nA, tau_w = 144 ms, delta_T = 2 mV,
 # v_spike = -40 mV); the passive membrane stays at PyNN's defaults.
@@ -223,13 +250,12 @@ CELL_SPECS = {
         "IF_cond_exp", "conductance", g_leak=0.05, cm=1.0, i_scale=0.75,
         tau_e=(0.5, 20.0), tau_i=(0.5, 20.0),
         conditioned=IF_CONDITIONED,
-        constraints=IF_CONSTRAINTS,
-        extra={"threshold_gap": 15.0}),
+        constraints=IF_CONSTRAINTS, extra={"threshold_gap": 15.0}, **IF_FRAMES),
     "IF_cond_alpha": CellSpec(
         "IF_cond_alpha", "conductance", g_leak=0.05, cm=1.0, i_scale=0.75,
         tau_e=(0.2, 10.0), tau_i=(0.2, 10.0), tau_defaults=(0.3, 0.5), kernel="alpha",
         conditioned=IF_CONDITIONED, constraints=IF_CONSTRAINTS,
-        extra={"threshold_gap": 15.0}),
+        extra={"threshold_gap": 15.0}, **IF_FRAMES),
     "EIF_cond_exp_isfa_ista": CellSpec(
         "EIF_cond_exp_isfa_ista", "conductance", g_leak=0.281 / 9.3667, cm=0.281,
         i_scale=0.6, tau_e=(0.5, 20.0), tau_i=(0.5, 20.0), aux_outputs=(("w", "nA"),),
@@ -239,13 +265,13 @@ CELL_SPECS = {
         tau_e=(0.5, 20.0), tau_i=(0.5, 20.0),
         conditioned=IF_CONDITIONED[:6],
         constraints=IF_CONSTRAINTS, extra={"threshold_gap": 15.0},
-        current_driving_force=CURRENT_DRIVING_FORCE),
+        current_driving_force=CURRENT_DRIVING_FORCE, **IF_FRAMES),
     "IF_curr_alpha": CellSpec(
         "IF_curr_alpha", "current", g_leak=0.05, cm=1.0, i_scale=0.75,
         tau_e=(0.2, 10.0), tau_i=(0.2, 10.0), tau_defaults=(0.5, 0.5), kernel="alpha",
         conditioned=IF_CONDITIONED[:6],
         constraints=IF_CONSTRAINTS, extra={"threshold_gap": 15.0},
-        current_driving_force=CURRENT_DRIVING_FORCE),
+        current_driving_force=CURRENT_DRIVING_FORCE, **IF_FRAMES),
     # Izhikevich (2003) with pyNN.neuron's 1 pF membrane: 1 nA moves v by 1000 mV/ms, so the
     # rheobase of the default (regular spiking) cell is about 0.004 nA; synapses are voltage
     # jumps (mV) and "g_leak" is a dimensionless unit of mean drive.

@@ -373,7 +373,7 @@ def with_conditions(x, conditions):
 
 
 def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
-          drive_per_step=1, conditions=None, init=None):
+          drive_per_step=1, conditions=None, init=None, frames=None):
     """Train a surrogate.
 
     Parameters
@@ -401,6 +401,10 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
         of a trained network of the same shape (e.g. the shipped surrogate of the cell type,
         fine-tuned to other cell parameters; see :mod:`.warm_start`). Its normalisation is
         kept, so its weights keep their meaning.
+    frames : CellFrames, optional
+        Cell frames of every trial (see :mod:`pyNN_surrogate.surrogates.conditioning`): the
+        network is trained on the drive and v of the reference cell's frame, and the
+        normalisation, the clipped-v loss and validation are all in that frame.
 
     Returns
     -------
@@ -415,6 +419,8 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     drive, v, bins = data["drive"], data["v"], data["spike_bins"]
+    if frames is not None:
+        drive, v = frames.framed_drive(drive), frames.reference_v(v)
     n_steps = drive.shape[1] // drive_per_step
     substeps = v.shape[1] // n_steps
     duration = v.shape[1] * output_dt
