@@ -72,6 +72,8 @@ def build_parser():
     p.add_argument("--warmup", type=int, default=None, help="warm-up steps")
     p.add_argument("--chunk", type=int, default=None, help="TBPTT chunk, native steps")
     p.add_argument("--kernel", type=int, default=None, help="conv kernel, native steps")
+    p.add_argument("--conv-channels", type=int, default=None,
+                   help="channels of the causal convolution feeding the LSTM (default 32)")
     p.add_argument("--pos-weight", type=float, default=None, help="BCE spike pos_weight")
     p.add_argument("--window-weight", type=float, default=None,
                    help="weight of the timing-tolerant (windowed) spike loss (default 0: off)")
@@ -211,7 +213,8 @@ def main(argv=None):
                     workers=args.gt_workers)
     data["extra"] = extra_outputs(data)       # the cell type's auxiliary outputs, if any
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
-    extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "pos_weight",
+    extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "conv_channels",
+                                              "pos_weight",
                                               "huber_delta", "spike_weight", "ema",
                                               "window_weight", "window_steps", "feedback",
                                               "clipped_v_weight", "spike_traces",

@@ -278,7 +278,7 @@ def tiny_package(tmp_path_factory):
     out = tmp_path_factory.mktemp("pkgs")
     return main(["HH_cond_exp", "--trials", "12", "--duration", "300", "--steps", "6",
                  "--eval-every", "3", "--batch", "4", "--hidden", "8", "--drive-dt", "0.1",
-                 "--ema", "0.5",
+                 "--ema", "0.5", "--conv-channels", "12",
                  "--out", str(out),
                  "--cache-dir", str(out / "cache"), "--stability-ms", "200", "--no-fi",
                  "--quiet"])
@@ -299,7 +299,7 @@ def test_warm_start_fine_tunes_a_package_for_other_parameters(tiny_package, tmp_
     base = json.loads((tiny_package / "card.json").read_text())
     init, shape = load_warm_start(tiny_package, get_cell_spec("HH_cond_exp"),
                                   GroundTruthConfig(drive_dt=0.1))
-    assert shape == dict(conv_channels=32, kernel=3, hidden=8, feedback=False)
+    assert shape == dict(conv_channels=12, kernel=3, hidden=8, feedback=False)
     weights = torch.load(tiny_package / "weights.pt", weights_only=True)
     assert all(torch.equal(init["state_dict"][k], weights[k]) for k in weights)
     with pytest.raises(ValueError, match="drive_dt is 0.1.*0.5"):
