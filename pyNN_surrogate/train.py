@@ -174,6 +174,8 @@ def main(argv=None):
                          f"{args.spike_traces}")
     if args.workers < 1:
         raise SystemExit(f"--workers must be >= 1, got {args.workers}")
+    if args.conv_channels is not None and args.conv_channels < 1:
+        raise SystemExit(f"--conv-channels must be >= 1, got {args.conv_channels}")
     if args.synaptic_only_repeats is not None and args.synaptic_only_repeats < 1:
         raise SystemExit("--synaptic-only-repeats must be >= 1, got "
                          f"{args.synaptic_only_repeats}")
@@ -214,8 +216,7 @@ def main(argv=None):
     data["extra"] = extra_outputs(data)       # the cell type's auxiliary outputs, if any
     train_idx, val_idx, test_idx = split_indices(len(data["v"]), seed=args.gt_seed)
     extra = {k: getattr(args, k) for k in ("lr", "warmup", "chunk", "kernel", "conv_channels",
-                                              "pos_weight",
-                                              "huber_delta", "spike_weight", "ema",
+                                              "pos_weight", "huber_delta", "spike_weight", "ema",
                                               "window_weight", "window_steps", "feedback",
                                               "clipped_v_weight", "spike_traces",
                                               "synaptic_only_repeats")

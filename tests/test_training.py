@@ -478,6 +478,13 @@ def test_train_cli_refuses_a_synaptic_only_repeat_below_one(tmp_path):
         main(["HH_cond_exp", "--synaptic-only-repeats", "0", "--out", str(tmp_path)])
 
 
+def test_train_cli_refuses_a_convolution_without_channels(tmp_path):
+    """A zero-width convolution is refused before any ground truth is simulated."""
+    from pyNN_surrogate.train import main
+    with pytest.raises(SystemExit, match="--conv-channels must be >= 1, got 0"):
+        main(["HH_cond_exp", "--conv-channels", "0", "--out", str(tmp_path)])
+
+
 def test_current_only_trials_have_a_current_and_no_synaptic_input():
     from pyNN_surrogate.training.groundtruth import GroundTruthConfig, draw_trials
     trials = draw_trials(GroundTruthConfig(n_trials=40, duration=500.0, p_current_only=0.5))
