@@ -124,6 +124,9 @@ def build_parser():
                    help="with --conditioned: feed the network the drive and v in each cell's "
                         "frame (IF cells: drive over the leak conductance, v relative to "
                         "v_rest over the gap to v_thresh; see surrogates/conditioning.py)")
+    p.add_argument("--film", action="store_true",
+                   help="with --conditioned: the conditions also scale and shift the "
+                        "convolution's features (feature-wise linear modulation)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--workers", type=int, default=1,
                    help="threads sharing each training batch (data parallelism; 2 uses both "
@@ -164,6 +167,8 @@ def main(argv=None):
                              "surrogate")
     if args.cell_frames and not args.conditioned:
         raise SystemExit("--cell-frames needs --conditioned")
+    if args.film and not args.conditioned:
+        raise SystemExit("--film needs --conditioned")
     if args.conditioned and not cell.conditioned:
         raise SystemExit(f"--conditioned: no conditioned parameters are declared for "
                          f"{args.celltype}")
@@ -219,7 +224,7 @@ def main(argv=None):
                                               "pos_weight", "huber_delta", "spike_weight", "ema",
                                               "window_weight", "window_steps", "feedback",
                                               "clipped_v_weight", "spike_traces",
-                                              "synaptic_only_repeats")
+                                              "synaptic_only_repeats", "film")
              if getattr(args, k) is not None}
     init = None
     if args.init_from is not None:

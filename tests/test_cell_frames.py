@@ -67,13 +67,15 @@ def test_cell_frames_need_conditioning():
     from pyNN_surrogate.train import main
     with pytest.raises(SystemExit, match="--cell-frames needs --conditioned"):
         main(["IF_cond_exp", "--cell-frames", "--quiet"])
+    with pytest.raises(SystemExit, match="--film needs --conditioned"):
+        main(["IF_cond_exp", "--film", "--quiet"])
 
 
 @pytest.fixture(scope="module")
 def tiny_framed(tmp_path_factory):
     from pyNN_surrogate.train import main
     out = tmp_path_factory.mktemp("framed")
-    return main(["IF_cond_exp", "--conditioned", "--cell-frames", "--trials", "12",
+    return main(["IF_cond_exp", "--conditioned", "--cell-frames", "--film", "--trials", "12",
                  "--duration", "300", "--steps", "4", "--eval-every", "2", "--batch", "4",
                  "--hidden", "8", "--out", str(out), "--cache-dir", str(out / "cache"),
                  "--stability-ms", "200", "--no-fi", "--quiet"])
@@ -81,9 +83,11 @@ def tiny_framed(tmp_path_factory):
 
 def test_framed_runtime_is_the_unframed_network_on_framed_drive(tiny_framed):
     """The runtime with frames equals the same weights without frames, fed drive / g_leak
-    relative to the reference and read back in each cell's v frame."""
+    relative to the reference and read back in each cell's v frame (the package's network
+    is also modulated by its seven conditions, ``--film``)."""
     from pyNN_surrogate.surrogates import load_celltype
     pkg = load_celltype(tiny_framed)
+    assert pkg.card["model"]["film"] == 7 and pkg.new_net().film.in_features == 7
     assert pkg.card["conditioning"]["frames"]["v"]["origin"] == "v_rest"
     framed = pkg.runtime("cpu", dtype=torch.float64)
     plain_card = copy.deepcopy(pkg.card)

@@ -239,15 +239,20 @@ def test_hh_current_onset_shows_next_step(hh):
     assert v[20, -1] - rt.v_rest > 0.3
 
 
-@pytest.mark.parametrize("traces", [(), (2.0, 50.0)])
+@pytest.mark.parametrize("traces,film", [((), 0), ((2.0, 50.0), 0), ((2.0, 50.0), 1)])
 @pytest.mark.parametrize("n_cells", [4, 256])      # both LSTM kernels of the closed loop
-def test_feedback_network_sees_its_own_spikes_of_the_previous_step(n_cells, traces):
-    """Closed-loop stepping of a feedback network (with and without spike traces) equals one
-    teacher-forced sequence pass fed with the spikes it produced (shifted by one native step),
-    and splitting the run in two (carrying state and fed-back features) changes nothing."""
+def test_feedback_network_sees_its_own_spikes_of_the_previous_step(n_cells, traces, film):
+    """Closed-loop stepping of a feedback network (with and without spike traces, with and
+    without feature modulation) equals one teacher-forced sequence pass fed with the spikes
+    it produced (shifted by one native step), and splitting the run in two (carrying state
+    and fed-back features) changes nothing."""
     torch.manual_seed(0)
-    net = SurrogateNet(3, 5, feedback=True, spike_traces=traces, output_dt=0.1).double().eval()
+    net = SurrogateNet(3, 5, feedback=True, spike_traces=traces, output_dt=0.1,
+                       film=film).double().eval()
     x = torch.randn(40, n_cells, 3, dtype=torch.float64)
+    if film:
+        random_modulation(net)
+        x = per_cell_conditions(x, film)
     start = net.zero_state(n_cells, dtype=torch.float64)
     fed0 = torch.zeros(n_cells, net.n_fed, dtype=torch.float64)
     with torch.no_grad():
@@ -261,6 +266,26 @@ def test_feedback_network_sees_its_own_spikes_of_the_previous_step(n_cells, trac
     torch.testing.assert_close(logits_tf, logits)
     torch.testing.assert_close(torch.cat([first[0], second[0]]), v)
     assert torch.equal(torch.cat([first[2], second[2]]), spikes)
+
+
+def test_feature_modulation_starts_as_the_identity_and_then_depends_on_the_conditions():
+    """A new modulated network computes what the same weights do without modulation; once
+    its modulation layer is trained (here: random), cells that differ only in their
+    conditions respond differently, and the modulation is declared in the card's config."""
+    torch.manual_seed(3)
+    plain = SurrogateNet(4, 5, conv_channels=8, hidden=16).double()
+    modulated = SurrogateNet(4, 5, conv_channels=8, hidden=16, film=2).double()
+    modulated.load_state_dict({**plain.state_dict(),
+                               **{f"film.{k}": v for k, v in modulated.film.state_dict().items()}})
+    x = per_cell_conditions(torch.randn(30, 6, 4, dtype=torch.float64), 2)
+    start = plain.zero_state(6, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(modulated(x, start)[0], plain(x, start)[0])
+        random_modulation(modulated)
+        assert not torch.allclose(modulated(x, start)[0], plain(x, start)[0])
+    assert modulated.config()["film"] == 2 and "film" not in plain.config()
+    with pytest.raises(ValueError, match="film must be between 0 and n_inputs"):
+        SurrogateNet(4, 5, film=5)
 
 
 def test_spike_traces_jump_at_spikes_and_decay_with_their_time_constants():
@@ -288,15 +313,40 @@ def test_spike_traces_jump_at_spikes_and_decay_with_their_time_constants():
         SurrogateNet(3, 5, spike_traces=(10.0,), output_dt=0.1)
 
 
-@pytest.mark.parametrize("traces", [(), (2.0, 50.0)])
-def test_fast_inference_step_equals_the_training_modules(traces):
+def random_modulation(net, seed=0):
+    """Give a feature-modulated network's modulation layer random weights (it starts as
+    the identity)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in net.film.parameters():
+            p.copy_(0.5 * torch.randn(p.shape, generator=g, dtype=p.dtype))
+    return net
+
+
+def per_cell_conditions(x, n_film, seed=2):
+    """``x`` with its last ``n_film`` inputs replaced by constant per-cell values."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.rand(x.shape[1], n_film, generator=g, dtype=x.dtype) * 2.0 - 1.0
+    x = x.clone()
+    x[..., x.shape[-1] - n_film:] = z
+    return x
+
+
+@pytest.mark.parametrize("traces,film", [((), 0), ((2.0, 50.0), 0), ((2.0, 50.0), 2)])
+def test_fast_inference_step_equals_the_training_modules(traces, film):
     """The inference closed loop (sigmoid-only kernels, packed weights) gives the trained
-    network's v to float32 rounding and the same spikes as the differentiable path, and an
-    optimiser-style in-place weight change invalidates its packed weights."""
+    network's v to float32 rounding and the same spikes as the differentiable path, also
+    with feature modulation by the conditions (``film``), and an optimiser-style in-place
+    weight change invalidates its packed weights."""
     torch.manual_seed(1)
-    net = SurrogateNet(3, 5, feedback=True, spike_traces=traces, output_dt=0.1).eval()
+    net = SurrogateNet(3, 5, feedback=True, spike_traces=traces, output_dt=0.1,
+                       film=film).eval()
+    if film:
+        random_modulation(net)
     n_cells, n_steps = 300, 120
     x = torch.randn(n_steps, n_cells, 3) * 2.0
+    if film:
+        x = per_cell_conditions(x, film)
     start = net.zero_state(n_cells)
     fed0 = torch.zeros(n_cells, net.n_fed)
     threshold = float(torch.quantile(net(torch.cat([x, torch.zeros(n_steps, n_cells,

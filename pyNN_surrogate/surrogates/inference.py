@@ -30,7 +30,9 @@ class PackedClosedLoop:
     Gate rows are reordered from PyTorch's (i, f, g, o) to (i, f, o, g) so that one sigmoid
     covers all four gates; the ``g`` rows are doubled so that ``2 * sigmoid - 1`` of them is
     ``tanh`` of the original pre-activation. The convolution output ``z = tanh(a)`` enters the
-    LSTM as ``s = sigmoid(2 a)``, with ``z = 2 s - 1`` folded into the input weights.
+    LSTM as ``s = sigmoid(2 a)``, with ``z = 2 s - 1`` folded into the input weights. With
+    feature modulation (``net.film``) ``z`` is scaled and shifted per cell, so the fold is
+    made per step instead: ``z * scale + shift = s * (2 scale) + (shift - scale)``.
     """
 
     def __init__(self, net):
@@ -53,18 +55,30 @@ class PackedClosedLoop:
         w_ih = w_ih[order] * scale[:, None]
         w_hh = w_hh[order] * scale[:, None]
         bias = (b_ih + b_hh)[order] * scale
-        # LSTM input z = 2 s - 1: W z = (2 W) s - W 1.
-        self.w_in = (2.0 * w_ih).t().contiguous()                          # [F, 4H]
+        self.modulated = net.film is not None
+        if self.modulated:              # z = s * (2 scale) + (shift - scale), made per step
+            self.w_in = w_ih.t().contiguous()                               # [F, 4H]
+            self.lstm_bias = bias.contiguous()
+        else:                           # LSTM input z = 2 s - 1: W z = (2 W) s - W 1.
+            self.w_in = (2.0 * w_ih).t().contiguous()
+            self.lstm_bias = (bias - w_ih.sum(dim=1)).contiguous()
         self.w_rec = w_hh.t().contiguous()                                  # [H, 4H]
-        self.lstm_bias = (bias - w_ih.sum(dim=1)).contiguous()
         self.w_out = net.readout.weight.detach().t().contiguous()          # [H, 2S]
         self.b_out = net.readout.bias.detach().clone()
+
+    def modulation_terms(self, modulation):
+        """The per-step factor and offset of ``s`` from the network's feature ``(scale,
+        shift)`` (see the class notes); ``None`` stays ``None``."""
+        if modulation is None:
+            return None
+        scale, shift = modulation
+        return 2.0 * scale, shift - scale
 
     def drive_part(self, frames):
         """Doubled convolution pre-activation of the drive frames ``[T*N, k*n_in]``."""
         return torch.addmm(self.conv_bias, frames, self.w_drive)
 
-    def step(self, pre, fed_frames, h, c, buffers):
+    def step(self, pre, fed_frames, h, c, buffers, modulation=None):
         """One native step of every cell, in place on ``h`` and ``c`` ([N, H]).
 
         Parameters
@@ -78,6 +92,9 @@ class PackedClosedLoop:
             LSTM state, updated in place; ``h`` is the step's LSTM output.
         buffers : dict
             Work tensors ``s_in`` [N, F], ``gates`` [N, 4H], ``tmp`` [N, H].
+        modulation : tuple of Tensor [N, F], optional
+            This step's factor and offset of ``s`` (:meth:`modulation_terms`); needed
+            exactly when the network has feature modulation.
 
         Returns
         -------
@@ -86,6 +103,8 @@ class PackedClosedLoop:
         """
         s_in, gates, tmp = buffers["s_in"], buffers["gates"], buffers["tmp"]
         torch.addmm(pre, fed_frames, self.w_fed, out=s_in).sigmoid_()
+        if self.modulated:
+            s_in.mul_(modulation[0]).add_(modulation[1])
         torch.addmm(self.lstm_bias, s_in, self.w_in, out=gates)
         gates.addmm_(h, self.w_rec).sigmoid_()
         i, f, o, g = gates.split(self.hidden, dim=1)
@@ -95,14 +114,14 @@ class PackedClosedLoop:
         return torch.addmm(self.b_out, h, self.w_out)
 
     def stepper(self, n_cells, like):
-        """``step(pre_t, fed_frames, h, c) -> (out, h, c)`` for ``n_cells`` cells, with its
-        work tensors allocated once (dtype and device of ``like``)."""
+        """``step(pre_t, fed_frames, h, c, modulation) -> (out, h, c)`` for ``n_cells`` cells,
+        with its work tensors allocated once (dtype and device of ``like``)."""
         buffers = {"s_in": like.new_empty(n_cells, self.w_in.shape[0]),
                    "gates": like.new_empty(n_cells, 4 * self.hidden),
                    "tmp": like.new_empty(n_cells, self.hidden)}
 
-        def step(pre_t, fed_frames, h, c):
-            return self.step(pre_t, fed_frames, h, c, buffers), h, c
+        def step(pre_t, fed_frames, h, c, modulation=None):
+            return self.step(pre_t, fed_frames, h, c, buffers, modulation), h, c
 
         return step
 

@@ -10,6 +10,11 @@ recordables such as dendritic v, calcium or the dipole of a detailed cell) and o
 Analog tensors are ``[n_steps, n_cells, (1 + n_extra) * substeps]``, output-major: output ``k``
 is ``[..., k * substeps:(k + 1) * substeps]``; with ``n_extra = 0`` that is just v.
 
+A conditioned network (cell parameters as its last ``film`` inputs) may also let those
+parameters scale and shift the convolution's features (``film``, feature-wise linear
+modulation): ``z = tanh(conv) * (1 + gamma(p)) + beta(p)`` with ``gamma, beta`` linear in the
+parameters ``p``. The parameters then change how the drive enters the LSTM, not only add to it.
+
 State layout (dim 1, or dim 0 for 1-D tensors, indexes cells)::
 
     buf   [kernel - 1, n_cells, n_inputs]   last input frames seen by the causal convolution
@@ -55,11 +60,16 @@ class SurrogateNet(nn.Module):
         after the spike bins (needs ``feedback`` and ``output_dt``; see :mod:`.spike_traces`).
     output_dt : float, optional
         Output bin width (ms); needed with ``spike_traces``.
+    film : int
+        The last ``film`` drive inputs (the conditions of a conditioned surrogate) also
+        modulate the convolution's features (see the module docstring); 0: off.
     """
 
     def __init__(self, n_inputs, substeps, conv_channels=32, kernel=3, hidden=64,
-                 feedback=False, n_extra=0, spike_traces=(), output_dt=None):
+                 feedback=False, n_extra=0, spike_traces=(), output_dt=None, film=0):
         super().__init__()
+        if not 0 <= int(film) <= n_inputs:
+            raise ValueError(f"film must be between 0 and n_inputs ({n_inputs}), got {film}")
         self.n_inputs = n_inputs
         self.substeps = substeps
         self.kernel = kernel
@@ -81,6 +91,11 @@ class SurrogateNet(nn.Module):
         self.lstm = nn.LSTM(conv_channels, hidden)
         # read-out layout: v bins, spike-logit bins, then the extra outputs' bins
         self.readout = nn.Linear(hidden, (2 + self.n_extra) * substeps)
+        self.film = None
+        if film:                # starts as the identity: gamma = beta = 0
+            self.film = nn.Linear(int(film), 2 * conv_channels)
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
 
     def config(self):
         """Constructor arguments, for the cell-type card."""
@@ -94,7 +109,19 @@ class SurrogateNet(nn.Module):
         if self.traces is not None:
             cfg["spike_traces"] = list(self.traces.taus)
             cfg["output_dt"] = self.traces.output_dt
+        if self.film is not None:
+            cfg["film"] = self.film.in_features
         return cfg
+
+    def modulation(self, x):
+        """Feature scale ``1 + gamma`` and shift ``beta`` [..., F] from the conditions at the
+        end of the drive inputs of ``x`` [..., >= n_inputs]; ``None`` without ``film``."""
+        if self.film is None:
+            return None
+        n_in, n_film = self.n_inputs, self.film.in_features
+        out = self.film(x[..., n_in - n_film:n_in])
+        gamma, beta = out.chunk(2, dim=-1)
+        return 1.0 + gamma, beta
 
     def next_fed(self, spikes, fed):
         """Fed-back features of the next step from this step's spike bins ``[N, substeps]``
@@ -162,6 +189,9 @@ class SurrogateNet(nn.Module):
         buf, h, c, last = state
         xx = torch.cat([buf, x], dim=0)                       # [k-1+T, N, C]
         z = torch.tanh_(self._causal_conv(xx))                # [T, N, F]
+        mod = self.modulation(x)
+        if mod is not None:
+            z = z * mod[0] + mod[1]
         y, (h, c) = self.lstm(z, (h, c))
         analog, logits = self.split_readout(self.readout(y))
         new_buf = xx[xx.shape[0] - (self.kernel - 1):]
@@ -196,11 +226,13 @@ class SurrogateNet(nn.Module):
         drive = torch.cat([buf[..., :n_in], x], dim=0)                     # [k-1+T, N, C]
         frames = torch.cat([drive[j:j + n_steps] for j in range(k)], dim=-1)
         frames = frames.reshape(n_steps * n_cells, -1)
+        mod = self.modulation(x)
         if torch.is_grad_enabled() or n_cells < SMALL_BATCH:
             step, pre, h, c = self._autograd_stepper(frames, h, c)
         else:                           # inference: the same step, sigmoid-only kernels
             packed = packed_for(self)
             step, pre = packed.stepper(n_cells, x), packed.drive_part(frames)
+            mod = packed.modulation_terms(mod)
             h, c = h[0].clone(), c[0].clone()
         pre = pre.view(n_steps, n_cells, -1)
         fed_parts = [buf[j, :, n_in:] for j in range(k - 1)]
@@ -211,7 +243,8 @@ class SurrogateNet(nn.Module):
         fed = fed.to(x.dtype)
         for t in range(n_steps):
             fed_parts.append(fed)
-            out, h, c = step(pre[t], torch.cat(fed_parts[len(fed_parts) - k:], -1), h, c)
+            out, h, c = step(pre[t], torch.cat(fed_parts[len(fed_parts) - k:], -1), h, c,
+                             None if mod is None else (mod[0][t], mod[1][t]))
             v[t], logits[t] = self.split_readout(out)
             # detect_spikes for one step, with fewer tensor operations
             top, idx = logits[t].max(dim=-1)
@@ -230,7 +263,8 @@ class SurrogateNet(nn.Module):
 
     def _autograd_stepper(self, frames, h, c):
         """The closed-loop step with the training modules (differentiable): ``step(pre_t,
-        fed_frames, h, c) -> (out, h, c)``, plus the drive part of the convolution."""
+        fed_frames, h, c, mod_t) -> (out, h, c)`` (``mod_t``: this step's feature scale and
+        shift, or ``None``), plus the drive part of the convolution."""
         k, n_in = self.kernel, self.n_inputs
         if torch.is_grad_enabled():
             weight = self.conv.weight.permute(2, 1, 0)                      # [k, frame, F]
@@ -246,8 +280,10 @@ class SurrogateNet(nn.Module):
         if small:
             h, c = h[0], c[0]
 
-        def step(pre_t, fed_frames, h, c):
+        def step(pre_t, fed_frames, h, c, mod_t=None):
             z = torch.tanh_(torch.addmm(pre_t, fed_frames, w_fed))
+            if mod_t is not None:
+                z = z * mod_t[0] + mod_t[1]
             if small:                   # the same step; the cell kernel is faster here
                 h, c = torch.lstm_cell(z, (h, c), *lstm_weights)          # [N, H]
                 y = h

@@ -81,6 +81,9 @@ class TrainConfig:
         Times each training trial without injected current (``data["has_current"]`` false)
         appears per epoch (1: every trial once). Raises the share of synaptically driven
         spikes in the loss where current-driven trials hold most of the spikes.
+    film : bool
+        A conditioned network whose conditions also scale and shift its convolution features
+        (feature-wise linear modulation; see :class:`SurrogateNet`).
     """
 
     steps: int = 90000
@@ -108,6 +111,7 @@ class TrainConfig:
     spike_traces: tuple = ()
     workers: int = 1
     synaptic_only_repeats: int = 1
+    film: bool = False
 
 
 def epoch_trials(train_idx, has_current, synaptic_only_repeats=1):
@@ -440,9 +444,13 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
     val_trains = [trains[i] for i in val_idx]
     x_val, v_val = x_all[val_idx], v[val_idx]
 
+    n_conditions = 0 if conditions is None else int(np.shape(conditions)[-1])
+    if cfg.film and not n_conditions:
+        raise ValueError("film needs conditions: it modulates the network by them")
     net = SurrogateNet(x_all.shape[-1], substeps, cfg.conv_channels, cfg.kernel, cfg.hidden,
                        feedback=cfg.feedback, n_extra=len(extra_norm),
-                       spike_traces=cfg.spike_traces, output_dt=output_dt)
+                       spike_traces=cfg.spike_traces, output_dt=output_dt,
+                       film=n_conditions if cfg.film else 0)
     x_fit = torch.cat([x_all, net.teacher_fed(s_all)], dim=-1) if cfg.feedback else x_all
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -455,6 +463,10 @@ def train(data, train_idx, val_idx, cfg, output_dt, v_clip=-40.0, progress=True,
             n_conditions = int(init["new_conditions"])
             state_dict = with_condition_inputs(state_dict, x_all.shape[-1] - n_conditions,
                                                n_conditions)
+        if net.film is not None and "film.weight" not in state_dict:
+            # a package without modulation starts as the identity modulation
+            state_dict = {**state_dict, **{f"film.{k}": v
+                                           for k, v in net.film.state_dict().items()}}
         net.load_state_dict(state_dict)
     averaged = copy.deepcopy(net) if cfg.ema > 0 else None
     if averaged is not None:

@@ -72,6 +72,8 @@ def load_warm_start(path, cell, config):
             float(card["outputs"]["v"]["offset"]), float(card["outputs"]["v"]["scale"]))
     shape = dict(conv_channels=int(model["conv_channels"]), kernel=int(model["kernel"]),
                  hidden=int(model["hidden"]), feedback=bool(model.get("feedback", False)))
+    if model.get("film"):
+        shape["film"] = True
     if model.get("spike_traces"):
         shape["spike_traces"] = tuple(float(t) for t in model["spike_traces"])
     extra_norm = {name: (float(o["offset"]), float(o["scale"]), o.get("transform"))
