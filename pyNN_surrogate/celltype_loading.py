@@ -14,6 +14,9 @@ from .surrogates import errors as surrogate_errors
 from .surrogates.conditioning import condition_constraints, violated_constraints
 
 TRAIN_MISSING_ENV = "PYNN_SURROGATE_TRAIN_MISSING"
+# A cell type may ship a second, parameter-conditioned package beside its default one,
+# named "<cell type>.conditioned": used for parameters the default package does not cover.
+CONDITIONED_SUFFIX = ".conditioned"
 
 
 class CellTypeFileError(errors.InvalidModelError, IOError):
@@ -110,8 +113,20 @@ def off_domain_fixed_parameters(card, parameters):
     return out
 
 
+def conditioned_companion(celltype_name, load):
+    """The cell type's conditioned companion package (``<name>.conditioned``), or ``None``."""
+    try:
+        return load(celltype_name + CONDITIONED_SUFFIX)
+    except errors.NoModelAvailableError:
+        return None
+
+
 def package_for_parameters(celltype_name, parameters, load, train_missing=None):
     """The package that covers `parameters`: the shipped one, or an on-demand one.
+
+    The default package is tried first (it is the most accurate where it applies, often at
+    one parameter set), then the cell type's conditioned companion ``<name>.conditioned``
+    (parameters as network inputs, over ranges), then a surrogate trained on demand.
 
     Parameters
     ----------
@@ -134,6 +149,13 @@ def package_for_parameters(celltype_name, parameters, load, train_missing=None):
         package.check_parameters(parameters)
         return package
     except errors.InvalidParameterValueError as error:
+        companion = conditioned_companion(celltype_name, load)
+        if companion is not None:
+            try:
+                companion.check_parameters(parameters)
+                return companion
+            except errors.InvalidParameterValueError as companion_error:
+                package, error = companion, companion_error    # the wider domain explains
         fixed = off_domain_fixed_parameters(package.card, parameters)
         if not fixed:
             raise

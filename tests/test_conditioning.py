@@ -201,6 +201,34 @@ def test_backend_refuses_parameters_outside_the_conditioned_domain(conditioned_b
         sim.Population(2, sim.IF_cond_exp(tau_m=[80.0, 90.0]))
 
 
+def test_conditioned_companion_serves_the_parameters_the_default_package_refuses(
+        tiny_conditioned, tmp_path, monkeypatch):
+    """Beside the shipped default IF_cond_exp package (one parameter set), a package named
+    "IF_cond_exp.conditioned" takes the populations with other parameters, heterogeneous
+    ones included; parameters outside both domains are refused with the companion's range."""
+    import shutil
+
+    import pyNN_surrogate as sim
+    shutil.copytree(tiny_conditioned, tmp_path / "IF_cond_exp.conditioned")
+    monkeypatch.setenv("PYNN_SURROGATE_CELLTYPES", str(tmp_path))
+    monkeypatch.delenv("PYNN_SURROGATE_TRAIN_MISSING", raising=False)
+    sim.setup(timestep=0.1)
+    try:
+        default = sim.Population(2, sim.IF_cond_exp())
+        varied = sim.Population(3, sim.IF_cond_exp(tau_m=[12.0, 18.0, 25.0], cm=0.5))
+        assert "conditioning" not in default._package.card
+        assert default._package.key != varied._package.key
+        assert varied._package.key.endswith("IF_cond_exp.conditioned")
+        with pytest.raises(errors.InvalidParameterValueError,
+                           match=r"(?s)'tau_m' = 80.*range \[5, 40\].*Two ways forward"):
+            sim.Population(2, sim.IF_cond_exp(tau_m=80.0))
+        varied.record("v")
+        sim.run(5.0)
+        assert varied.get_data().segments[0].analogsignals[0].shape[1] == 3
+    finally:
+        sim.end()
+
+
 def test_engine_changes_conditioned_parameters_of_one_group_mid_run(tiny_conditioned):
     """Two groups share a conditioned runtime (one batch); setting tau_m of the second group
     during the run changes only its rows of the conditioning state."""
