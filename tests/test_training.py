@@ -419,13 +419,13 @@ def test_shipped_celltype_meets_card(celltype):
     """
     from pyNN_surrogate.surrogates import load_celltype
     from pyNN_surrogate.training.celltypes import get_cell_spec
-    from pyNN_surrogate.training.evaluation import regression_check
+    from pyNN_surrogate.training.evaluation import reference_cell_config, regression_check
     from pyNN_surrogate.training.groundtruth import GroundTruthConfig
 
     pkg = load_celltype(celltype)
     ev = pkg.card["evaluation"]
     ref, test = ev["regression"], ev["test"]
-    cfg = GroundTruthConfig(**pkg.card["ground_truth"]["config"])
+    cfg = reference_cell_config(GroundTruthConfig(**pkg.card["ground_truth"]["config"]))
     res = regression_check(pkg.runtime("cpu"), cfg, get_cell_spec(cfg.celltype),
                            n_trials=ref["n_trials"], seed=ref["seed"])
     assert res["spikes_2ms"]["n_true"] == ref["spikes_2ms"]["n_true"]   # same ground truth

@@ -19,6 +19,72 @@ TRIALS_PER_SET = 8
 PARAMETER_SEED = 4242
 
 
+def draw_parameter_set_trials(config, cell, n_sets=PARAMETER_SETS,
+                              trials_per_set=TRIALS_PER_SET, seed=PARAMETER_SEED):
+    """The held-out parameter sets and their input trials (deterministic in `seed`).
+
+    Returns
+    -------
+    sets : list of dict
+        ``n_sets`` parameter sets drawn from the cell spec's conditioned ranges.
+    config : GroundTruthConfig
+        The configuration the trials were drawn with.
+    trials : list of dict
+        ``trials_per_set`` input trials per set, set after set (see ``draw_trials``).
+    """
+    rng = np.random.default_rng(seed)
+    sets = [cell.draw_parameters(rng) for _ in range(n_sets)]
+    per_trial = [p for p in sets for _ in range(trials_per_set)]
+    cfg = replace(config, conditioned=True, n_trials=len(per_trial), seed=seed)
+    return sets, cfg, draw_trials(cfg, per_trial)
+
+
+def score_parameter_sets(runtime, config, cell, sets, trials, trials_per_set):
+    """Simulate `trials` in pyNN.neuron and on the surrogate, free-running; score each set.
+
+    Parameters
+    ----------
+    runtime : SurrogateRuntime
+        A conditioned runtime.
+    config : GroundTruthConfig
+    cell : CellSpec
+    sets : list of dict
+        The parameter sets, in the order of `trials`.
+    trials : list of dict
+        ``trials_per_set`` trials per set, set after set.
+    trials_per_set : int
+
+    Returns
+    -------
+    list of dict
+        Per set: ``params``, ``f1_2ms``, ``f1_10ms``, ``rate_mae_hz``, ``rate_true_hz``,
+        ``v_r_clipped``.
+    """
+    from .evaluation import run_runtime
+
+    if len(trials) != len(sets) * trials_per_set:
+        raise ValueError(f"{len(trials)} trials for {len(sets)} sets of {trials_per_set}")
+    data = resample(config, simulate(config, trials), cell.drive_channels)
+    conditions = {name: np.array([t["params"][name] for t in trials])
+                  for name in runtime.condition_names}
+    v_pred, s_pred = run_runtime(runtime, data["drive"], conditions=conditions)
+    trains = np.split(data["spike_times"], np.cumsum(data["spike_counts"])[:-1])
+    pred = bins_to_times(s_pred, runtime.output_dt)
+    rows = []
+    for k, params in enumerate(sets):
+        sl = slice(k * trials_per_set, (k + 1) * trials_per_set)
+        true_k, pred_k = trains[sl], pred[sl]
+        rows.append(dict(
+            params={n: round(float(v), 4) for n, v in params.items()},
+            f1_2ms=spike_scores(true_k, pred_k, 2.0)["f1"],
+            f1_10ms=spike_scores(true_k, pred_k, 10.0)["f1"],
+            rate_mae_hz=rate_mae(true_k, pred_k, config.duration),
+            rate_true_hz=float(sum(map(len, true_k)) * 1000.0 / config.duration
+                               / trials_per_set),
+            v_r_clipped=v_scores(data["v"][sl], v_pred[sl], clip=cell.v_clip)["r"]))
+    return rows
+
+
 def evaluate_parameter_sets(runtime, config, cell, n_sets=PARAMETER_SETS,
                             trials_per_set=TRIALS_PER_SET, seed=PARAMETER_SEED):
     """Per-parameter-set accuracy, free-running against pyNN.neuron.
@@ -37,33 +103,12 @@ def evaluate_parameter_sets(runtime, config, cell, n_sets=PARAMETER_SETS,
     Returns
     -------
     dict
-        ``sets``: one dict per set (``params``, ``f1_2ms``, ``f1_10ms``, ``rate_mae_hz``,
-        ``rate_true_hz``, ``v_r_clipped``); ``median`` and ``worst_decile`` of each metric
-        (10th percentile of F1 and r, 90th percentile of the rate error); ``n_sets``,
-        ``trials_per_set``, ``seed``.
+        ``sets``: one dict per set (see :func:`score_parameter_sets`); ``median`` and
+        ``worst_decile`` of each metric (10th percentile of F1 and r, 90th percentile of the
+        rate error); ``n_sets``, ``trials_per_set``, ``seed``.
     """
-    from .evaluation import run_runtime
-
-    rng = np.random.default_rng(seed)
-    sets = [cell.draw_parameters(rng) for _ in range(n_sets)]
-    per_trial = [p for p in sets for _ in range(trials_per_set)]
-    cfg = replace(config, conditioned=True, n_trials=len(per_trial), seed=seed)
-    data = resample(cfg, simulate(cfg, draw_trials(cfg, per_trial)), cell.drive_channels)
-    conditions = {name: np.array([p[name] for p in per_trial]) for name in runtime.condition_names}
-    v_pred, s_pred = run_runtime(runtime, data["drive"], conditions=conditions)
-    trains = np.split(data["spike_times"], np.cumsum(data["spike_counts"])[:-1])
-    pred = bins_to_times(s_pred, runtime.output_dt)
-    rows = []
-    for k, params in enumerate(sets):
-        sl = slice(k * trials_per_set, (k + 1) * trials_per_set)
-        true_k, pred_k = trains[sl], pred[sl]
-        rows.append(dict(
-            params={n: round(float(v), 4) for n, v in params.items()},
-            f1_2ms=spike_scores(true_k, pred_k, 2.0)["f1"],
-            f1_10ms=spike_scores(true_k, pred_k, 10.0)["f1"],
-            rate_mae_hz=rate_mae(true_k, pred_k, cfg.duration),
-            rate_true_hz=float(sum(map(len, true_k)) * 1000.0 / cfg.duration / trials_per_set),
-            v_r_clipped=v_scores(data["v"][sl], v_pred[sl], clip=cell.v_clip)["r"]))
+    sets, cfg, trials = draw_parameter_set_trials(config, cell, n_sets, trials_per_set, seed)
+    rows = score_parameter_sets(runtime, cfg, cell, sets, trials, trials_per_set)
     summary = {}
     for name, worst in (("f1_2ms", 10), ("f1_10ms", 10), ("rate_mae_hz", 90),
                         ("v_r_clipped", 10)):

@@ -274,6 +274,15 @@ REGRESSION_TRIALS = 40
 REGRESSION_SEED = 12345
 
 
+def reference_cell_config(config):
+    """The ground-truth configuration of the checks that run the reference cell.
+
+    For a conditioned surrogate the stability, f-I and regression checks run the card's
+    reference parameter set: the configuration with its parameter draws turned off.
+    """
+    return replace(config, conditioned=False, condition_ranges=())
+
+
 def regression_check(runtime, config, cell, n_trials=REGRESSION_TRIALS, seed=REGRESSION_SEED):
     """Accuracy on a small, seeded, freshly simulated trial set (no cache).
 
@@ -329,8 +338,7 @@ def evaluate_package(pkg, data, test_idx, config, cell, stability_ms=100000.0,
     if rt.condition_names:
         from .domain_evaluation import evaluate_parameter_sets
         res["parameter_sets"] = evaluate_parameter_sets(rt, config, cell)
-        config = replace(config, conditioned=False,   # the checks below: reference cell
-                         condition_ranges=())
+        config = reference_cell_config(config)        # the checks below: reference cell
     res["stability"] = stability(rt, cell, stability_ms)
     if with_fi:
         res["fi_curve"] = fi_curve(rt, config, cell)
