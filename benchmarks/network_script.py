@@ -7,6 +7,11 @@ from the population (FixedNumberPreConnector), through static or Tsodyks-Markram
 spikes of every cell are recorded (and the membrane potential of ``--record-v`` cells). With
 ``--heterogeneous`` the cells get i_offset and tau_syn_E drawn from RandomDistributions.
 
+``--cell IF_curr_exp`` builds IF_curr_exp cells instead (input weights in nA, default
+``IF_INPUT_WEIGHT``); with ``--heterogeneous`` every cell then draws its own intrinsic
+parameters (``HET_IF``, inside the domain of the shipped conditioned surrogate), so
+pyNN.surrogate runs them on ``IF_curr_exp.conditioned`` in one batch.
+
 Usage::
 
     python benchmarks/network_script.py surrogate --n-cells 50 --simtime 100 --dt 0.1 \\
@@ -61,6 +66,12 @@ TM_TAU_REC = 100.0      # ms
 TM_TAU_FACIL = 0.0      # ms
 HET_I_OFFSET = (-0.05, 0.15)   # nA, uniform
 HET_TAU_SYN_E = (0.2, 0.4)     # ms, uniform
+CELLS = ("HH_cond_exp", "IF_curr_exp")
+IF_INPUT_WEIGHT = 0.5          # nA, Poisson input of the IF_curr_exp network
+IF_REC_WEIGHT = 0.05           # nA, its recurrent weight
+# IF_curr_exp intrinsic parameters per cell (uniform), inside the conditioned domain
+HET_IF = {"v_rest": (-68.0, -62.0), "v_reset": (-68.0, -62.0), "v_thresh": (-53.0, -49.0),
+          "tau_m": (12.0, 28.0), "cm": (0.25, 0.9), "tau_refrac": (0.5, 4.0)}
 # get_data() is timed up to this size only: PyNN's generic Recorder (used by pyNN.neuron)
 # appends spike trains one by one, quadratic in the number of cells (hours at 50,000).
 GET_DATA_MAX_CELLS = 5000
@@ -78,10 +89,14 @@ def parse_args(argv=None):
     parser.add_argument("--n-pre", type=int, default=N_PRE,
                         help="recurrent inputs per cell (FixedNumberPreConnector)")
     parser.add_argument("--input-rate", type=float, default=INPUT_RATE, help="Hz")
-    parser.add_argument("--input-weight", type=float, default=INPUT_WEIGHT, help="uS")
-    parser.add_argument("--rec-weight", type=float, default=REC_WEIGHT, help="uS")
+    parser.add_argument("--cell", choices=CELLS, default="HH_cond_exp", help="cell type")
+    parser.add_argument("--input-weight", type=float, default=None,
+                        help=f"uS ({INPUT_WEIGHT:g}), nA for IF_curr_exp ({IF_INPUT_WEIGHT:g})")
+    parser.add_argument("--rec-weight", type=float, default=None,
+                        help=f"uS ({REC_WEIGHT:g}), nA for IF_curr_exp ({IF_REC_WEIGHT:g})")
     parser.add_argument("--heterogeneous", action="store_true",
-                        help="draw i_offset and tau_syn_E per cell from RandomDistributions")
+                        help="draw i_offset and tau_syn_E (HH_cond_exp), or the intrinsic "
+                             "parameters (IF_curr_exp), per cell from RandomDistributions")
     parser.add_argument("--record-v", type=int, default=0,
                         help="also record v of this many cells")
     parser.add_argument("--threads", type=int, default=0,
@@ -91,7 +106,27 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=20260501)
     parser.add_argument("--case", default="", help="case name, copied to the output")
     parser.add_argument("--json-out", default=None, help="also write the JSON result here")
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    current_based = options.cell == "IF_curr_exp"
+    if options.input_weight is None:
+        options.input_weight = IF_INPUT_WEIGHT if current_based else INPUT_WEIGHT
+    if options.rec_weight is None:
+        options.rec_weight = IF_REC_WEIGHT if current_based else REC_WEIGHT
+    return options
+
+
+def build_celltype(sim, options, rng):
+    """The cell type of every cell, with its per-cell parameters under --heterogeneous."""
+    if options.cell == "IF_curr_exp":
+        if not options.heterogeneous:
+            return sim.IF_curr_exp()
+        return sim.IF_curr_exp(**{name: sim.RandomDistribution("uniform", bounds, rng=rng)
+                                  for name, bounds in HET_IF.items()})
+    if options.heterogeneous:
+        return sim.HH_cond_exp(
+            i_offset=sim.RandomDistribution("uniform", HET_I_OFFSET, rng=rng),
+            tau_syn_E=sim.RandomDistribution("uniform", HET_TAU_SYN_E, rng=rng))
+    return sim.HH_cond_exp()
 
 
 def import_backend(name):
@@ -150,13 +185,7 @@ def main(argv=None):
     rng = sim.NumpyRNG(seed=options.seed)
     n = options.n_cells
 
-    if options.heterogeneous:
-        celltype = sim.HH_cond_exp(
-            i_offset=sim.RandomDistribution("uniform", HET_I_OFFSET, rng=rng),
-            tau_syn_E=sim.RandomDistribution("uniform", HET_TAU_SYN_E, rng=rng))
-    else:
-        celltype = sim.HH_cond_exp()
-    cells = sim.Population(n, celltype, label="cells")
+    cells = sim.Population(n, build_celltype(sim, options, rng), label="cells")
     drive = sim.Population(n, sim.SpikeSourcePoisson(rate=options.input_rate), label="drive")
     # OneToOneConnector fails for 1-element populations under numpy 2 (a PyNN bug).
     one_to_one = sim.OneToOneConnector() if n > 1 else sim.AllToAllConnector()
@@ -211,6 +240,7 @@ def main(argv=None):
         "simtime": options.simtime,
         "dt": options.dt,
         "connectivity": options.connectivity,
+        "cell": options.cell,
         "heterogeneous": options.heterogeneous,
         "n_synapses": int(n_synapses),
         "threads": threads,

@@ -83,6 +83,11 @@ def _sections(rows):
     if het:
         sections.append(("heterogeneous parameters (i_offset, tau_syn_E), static, "
                          "20 inputs/cell", het))
+    conditioned = sorted([r for r in rows if r["group"] == "conditioned"],
+                         key=lambda r: (r["connectivity"], r["n_cells"]))
+    if conditioned:
+        sections.append(("heterogeneous intrinsic parameters: IF_curr_exp on its conditioned "
+                         "surrogate", conditioned))
     mem = [r for r in rows if r["group"] == "memory"]
     if mem:
         sections.append(("memory: 100,000 cells, 20 static inputs/cell", mem))
@@ -92,7 +97,8 @@ def _sections(rows):
 def write_markdown(path, rows, machine, command, options_dict, png_name=None):
     """Write the report; returns its text."""
     from network_script import (INPUT_RATE, INPUT_WEIGHT, INPUT_DELAY, REC_WEIGHT,
-                                REC_DELAY, TM_U, TM_TAU_REC, HET_I_OFFSET, HET_TAU_SYN_E)
+                                REC_DELAY, TM_U, TM_TAU_REC, HET_I_OFFSET, HET_TAU_SYN_E,
+                                HET_IF, IF_INPUT_WEIGHT, IF_REC_WEIGHT)
     threads = machine.get("surrogate_threads")
     load = machine.get("loadavg_start")
     out = [
@@ -141,6 +147,12 @@ def write_markdown(path, rows, machine, command, options_dict, png_name=None):
         "recorded; firing rates come from `get_spike_counts()`, and `get_data()` is timed "
         "(JSON `data_s`) up to 5000 cells only, because PyNN's generic Recorder, which "
         "pyNN.neuron uses, builds spike trains in time quadratic in the number of cells.",
+        "* IF_curr_exp network (the conditioned surrogate): the same network of IF_curr_exp "
+        f"cells, input {IF_INPUT_WEIGHT:g} nA and recurrent {IF_REC_WEIGHT:g} nA, every cell "
+        "with its own intrinsic parameters drawn uniformly from "
+        + ", ".join(f"{name} {lo:g}…{hi:g}" for name, (lo, hi) in HET_IF.items())
+        + " (PyNN units): pyNN.surrogate runs them in one batch on "
+        "`celltypes/IF_curr_exp.conditioned`.",
         "* **build**: wall time from the start of the script (imports included) to the call of "
         "`run()`. **run**: wall time of the single `sim.run(T)` call; on pyNN.surrogate it "
         "includes building the engine's tensors at the first `run()`.",
@@ -178,7 +190,7 @@ def plot(path, rows):
     from matplotlib.lines import Line2D
 
     colours = {"none": "tab:blue", "static": "tab:orange", "tm": "tab:green",
-               "het": "tab:purple"}
+               "het": "tab:purple", "conditioned": "tab:red"}
     styles = {"neuron": "--", "surrogate": "-"}
     markers = {0.1: "o", 0.025: "s"}
     fig, axes = plt.subplots(1, 3, figsize=(17, 5.8))
@@ -194,6 +206,8 @@ def plot(path, rows):
             if row["simtime"] != simtime or (key == "ru_maxrss_mib" and row["dt"] != 0.1):
                 continue
             family = "het" if row["heterogeneous"] else row["connectivity"]
+            if row.get("cell", "HH_cond_exp") != "HH_cond_exp":
+                family = "conditioned"
             for backend, entry in row["backends"].items():
                 if entry.get(key) is None:
                     continue
@@ -226,13 +240,15 @@ def plot(path, rows):
     handles += [Line2D([], [], color=c, lw=3, label=label) for c, label in (
         (colours["none"], "disconnected"), (colours["static"], "static, 20 syn/cell"),
         (colours["tm"], "Tsodyks-Markram, 20 syn/cell"),
-        (colours["het"], "heterogeneous, static"))]
+        (colours["het"], "heterogeneous, static"),
+        (colours["conditioned"], "IF_curr_exp, own parameters per cell"))]
     handles += [Line2D([], [], color="grey", marker=m, lw=2.0 if dt == 0.1 else 1.2,
                        label=f"dt = {dt:g} ms") for dt, m in markers.items()]
     handles.append(Line2D([], [], color="grey", ls="", marker="o", mfc="white",
                           label="NEURON run extrapolated"))
     fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, fontsize=10)
-    fig.suptitle("pyNN.surrogate vs pyNN.neuron, HH_cond_exp networks with Poisson input")
+    fig.suptitle("pyNN.surrogate vs pyNN.neuron, HH_cond_exp (and IF_curr_exp) networks with "
+                 "Poisson input")
     fig.tight_layout(rect=(0, 0.1, 1, 0.96))
     fig.savefig(path, dpi=110)
     plt.close(fig)

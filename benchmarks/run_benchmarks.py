@@ -9,6 +9,9 @@ report medians. Cases:
 * 1, 50, 500, 5000, 50000 HH_cond_exp cells x {disconnected, 20 static recurrent inputs per
   cell, 20 Tsodyks-Markram inputs per cell} x {100 ms, 1 s} x {dt 0.1, 0.025 ms};
 * heterogeneous parameters (i_offset, tau_syn_E from RandomDistributions), static, 1 s, dt 0.1;
+* 50, 500, 5000 IF_curr_exp cells, each with its own intrinsic parameters (v_rest, v_reset,
+  v_thresh, tau_m, cm, tau_refrac from RandomDistributions: the conditioned surrogate),
+  disconnected and static, 1 s, dt 0.1;
 * 100,000 cells x 1 s x 20 static synapses per cell (memory), dt 0.1.
 
 Every cell has its own Poisson input; the spikes of all cells are recorded.
@@ -60,6 +63,7 @@ SIMTIMES = (100.0, 1000.0)
 DTS = (0.1, 0.025)
 CONNECTIVITIES = tuple(CONNECTIVITY_LABEL)   # none, static, tm
 MEMORY_SIZE = 100000
+CONDITIONED_SIZES = (50, 500, 5000)
 # Cases with at least this many cells run --large-repeats times (the note in the table says so).
 LARGE_CELLS = 50000
 # Prior cost of pyNN.neuron (us of run wall time per cell per dt step) used to plan the first
@@ -77,11 +81,14 @@ class Case:
     dt: float
     connectivity: str
     heterogeneous: bool = False
-    group: str = "main"        # main, heterogeneous, memory
+    group: str = "main"        # main, heterogeneous, conditioned, memory
+    cell: str = "HH_cond_exp"
 
     @property
     def name(self):
         prefix = "het-" if self.heterogeneous else ""
+        if self.cell != "HH_cond_exp":
+            prefix = f"{self.cell}-{prefix}"
         return f"{prefix}{self.connectivity}-n{self.n_cells}-T{self.simtime:g}-dt{self.dt:g}"
 
     @property
@@ -99,11 +106,15 @@ def all_cases(quick=False):
     if quick:
         cases = [Case(n, 100.0, dt, c) for n in (1, 50) for dt in DTS for c in CONNECTIVITIES]
         cases.append(Case(50, 100.0, 0.1, "static", heterogeneous=True, group="heterogeneous"))
+        cases.append(Case(50, 100.0, 0.1, "none", heterogeneous=True, group="conditioned",
+                          cell="IF_curr_exp"))
     else:
         cases = [Case(n, t, dt, c) for n in SIZES for t in SIMTIMES for dt in DTS
                  for c in CONNECTIVITIES]
         cases += [Case(n, 1000.0, 0.1, "static", heterogeneous=True, group="heterogeneous")
                   for n in SIZES]
+        cases += [Case(n, 1000.0, 0.1, c, heterogeneous=True, group="conditioned",
+                       cell="IF_curr_exp") for n in CONDITIONED_SIZES for c in ("none", "static")]
         cases.append(Case(MEMORY_SIZE, 1000.0, 0.1, "static", group="memory"))
     return sorted(cases, key=lambda c: (c.cost, c.name))
 
@@ -131,6 +142,7 @@ def neuron_cost_estimate(case, measured):
         runs = [r for r in runs if r["n_cells"] <= case.n_cells] or runs
         return max(runs, key=lambda r: (r["n_cells"], r["simtime_run"]))
 
+    measured = [r for r in measured if r.get("cell", "HH_cond_exp") == case.cell] or measured
     same = [r for r in measured if r["connectivity"] == case.connectivity
             and r["dt"] == case.dt and r["heterogeneous"] == case.heterogeneous]
     if same:
@@ -162,6 +174,8 @@ def child_command(case, backend, simtime, options):
                "--case", case.name, "--record-v", str(options.record_v)]
     if case.heterogeneous:
         command.append("--heterogeneous")
+    if case.cell != "HH_cond_exp":
+        command += ["--cell", case.cell]
     if backend == "surrogate":
         command += ["--threads", str(options.threads), "--device", options.device]
     return command
@@ -185,7 +199,7 @@ def run_child(command, timeout):
 def finish_record(record, case, backend, repeat, simtime_run, predicted_s):
     """Add bookkeeping and, for a shortened NEURON run, the linear extrapolation."""
     record.update(case=case.name, backend=backend, repeat=repeat, group=case.group,
-                  heterogeneous=case.heterogeneous, simtime=case.simtime,
+                  heterogeneous=case.heterogeneous, cell=case.cell, simtime=case.simtime,
                   simtime_run=simtime_run, predicted_run_s=predicted_s,
                   extrapolated=simtime_run < case.simtime)
     if record["extrapolated"]:
@@ -261,6 +275,7 @@ def summarise(records):
             order.append(name)
             rows[name] = {k: r.get(k) for k in ("case", "n_cells", "simtime", "dt",
                                                 "connectivity", "heterogeneous", "group")}
+            rows[name]["cell"] = r.get("cell", "HH_cond_exp")
             rows[name]["backends"] = {}
         rows[name]["backends"].setdefault(r["backend"], []).append(r)
     out = []

@@ -15,8 +15,8 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import run_benchmarks as rb  # noqa: E402
 
-RESULT_KEYS = {"case", "backend", "n_cells", "simtime", "dt", "connectivity", "heterogeneous",
-               "n_synapses", "threads", "import_s", "build_s", "run_s", "run_cpu_s", "data_s",
+RESULT_KEYS = {"case", "backend", "n_cells", "simtime", "dt", "connectivity", "cell",
+               "heterogeneous", "n_synapses", "threads", "import_s", "build_s", "run_s", "run_cpu_s", "data_s",
                "us_per_cell_ms_cpu", "us_per_cell_ms_wall", "ru_maxrss_kib", "ru_maxrss_mib",
                "vm_hwm_mib", "spike_count", "active_cells", "rate_hz", "params", "versions"}
 
@@ -57,6 +57,20 @@ def test_network_script_emits_its_json_on_surrogate(n_cells, connectivity, extra
     assert 0 <= result["rate_hz"] < 500
 
 
+def test_network_script_runs_heterogeneous_if_curr_exp_cells():
+    """--cell IF_curr_exp --heterogeneous: every cell draws its own intrinsic parameters
+    (run on the conditioned surrogate where one is shipped, else refused with its error)."""
+    from pyNN_surrogate.surrogates import available_celltypes
+    if "IF_curr_exp.conditioned" not in available_celltypes():
+        pytest.skip("no conditioned IF_curr_exp package is shipped")
+    result = run_network_script("--cell", "IF_curr_exp", "--heterogeneous", "--n-cells", "20",
+                                "--simtime", "300", "--dt", "0.1")
+    assert result["cell"] == "IF_curr_exp" and result["heterogeneous"] is True
+    assert result["n_synapses"] == 20                      # one Poisson input per cell
+    assert result["params"]["input_weight"] == 0.5         # nA for the current-based cell
+    assert result["active_cells"] > 0 and 0 < result["rate_hz"] < 100
+
+
 def synthetic_record(case, backend, repeat, run_s, rate, simtime_run=None, error=None):
     record = {"n_cells": case.n_cells, "simtime": case.simtime, "dt": case.dt,
               "connectivity": case.connectivity, "heterogeneous": case.heterogeneous}
@@ -80,6 +94,8 @@ def test_report_writer_marks_extrapolation_and_failures(tmp_path):
     small = rb.Case(50, 1000.0, 0.1, "static")
     big = rb.Case(50000, 1000.0, 0.025, "tm")
     het = rb.Case(500, 1000.0, 0.1, "static", heterogeneous=True, group="heterogeneous")
+    conditioned = rb.Case(500, 1000.0, 0.1, "none", heterogeneous=True, group="conditioned",
+                          cell="IF_curr_exp")
     records = []
     for repeat, jitter in enumerate((1.0, 1.2, 0.9)):
         records += [synthetic_record(small, "neuron", repeat, 2.0 * jitter, 10.0),
@@ -90,7 +106,9 @@ def test_report_writer_marks_extrapolation_and_failures(tmp_path):
                     synthetic_record(big, "surrogate", repeat, 100.0 * jitter, 6.0),
                     synthetic_record(het, "neuron", repeat, 5.0, 20.0),
                     synthetic_record(het, "surrogate", repeat, 4.0, 20.0,
-                                     error="exit code 1: boom" if repeat == 0 else None)]
+                                     error="exit code 1: boom" if repeat == 0 else None),
+                    synthetic_record(conditioned, "neuron", repeat, 0.5, 6.0),
+                    synthetic_record(conditioned, "surrogate", repeat, 3.0, 6.2)]
     extrapolated = [r for r in records if r["extrapolated"]]
     assert len(extrapolated) == 3
     assert all(r["run_s"] == pytest.approx(r["run_s_measured"] * 10) for r in extrapolated)
@@ -109,6 +127,8 @@ def test_report_writer_marks_extrapolation_and_failures(tmp_path):
     het_row = by_case[het.name]
     assert het_row["backends"]["surrogate"]["n_failed"] == 1
     assert het_row["backends"]["surrogate"]["n_ok"] == 2
+    assert by_case[conditioned.name]["cell"] == "IF_curr_exp"
+    assert by_case[small.name]["cell"] == "HH_cond_exp"
 
     machine = {"cpu": "Test CPU", "cores": 2, "memory_gib": 4.0, "torch": "x", "neuron": "y",
                "pyNN": "z", "surrogate_threads": 2, "date": "today"}
@@ -128,9 +148,11 @@ def test_report_writer_marks_extrapolation_and_failures(tmp_path):
     small_line = next(line for line in table_lines if line.startswith("| 50 "))
     assert "extrapolated" not in small_line and "+10.0 %" in small_line
     assert "## Heterogeneous parameters" in text
+    assert "## Heterogeneous intrinsic parameters: IF_curr_exp on its conditioned" in text
+    assert "tau_m 12…28" in text
     assert (tmp_path / "benchmarks.png").stat().st_size > 10000
     payload = json.loads((tmp_path / "benchmarks.json").read_text())
-    assert len(payload["runs"]) == len(records) and len(payload["summary"]) == 3
+    assert len(payload["runs"]) == len(records) and len(payload["summary"]) == 4
 
 
 def test_case_selection_and_neuron_planning():
@@ -139,8 +161,9 @@ def test_case_selection_and_neuron_planning():
     assert {c.simtime for c in quick} == {100.0} and {c.dt for c in quick} == {0.1, 0.025}
     full = rb.all_cases()
     names = {c.name for c in full}
-    assert len(names) == len(full) == 66
+    assert len(names) == len(full) == 72
     assert "static-n100000-T1000-dt0.1" in names and "het-static-n50000-T1000-dt0.1" in names
+    assert "IF_curr_exp-het-none-n5000-T1000-dt0.1" in names
     chosen = rb.select_cases(full, "tm-n50-*,none-n1-T100-dt0.1")
     assert {c.name for c in chosen} == {"tm-n50-T100-dt0.1", "tm-n50-T1000-dt0.1",
                                        "tm-n50-T100-dt0.025", "tm-n50-T1000-dt0.025",
