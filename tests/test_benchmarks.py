@@ -16,9 +16,10 @@ sys.path.insert(0, str(BENCHMARKS))
 import run_benchmarks as rb  # noqa: E402
 
 RESULT_KEYS = {"case", "backend", "n_cells", "simtime", "dt", "connectivity", "cell",
-               "heterogeneous", "n_synapses", "threads", "import_s", "build_s", "run_s", "run_cpu_s", "data_s",
-               "us_per_cell_ms_cpu", "us_per_cell_ms_wall", "ru_maxrss_kib", "ru_maxrss_mib",
-               "vm_hwm_mib", "spike_count", "active_cells", "rate_hz", "params", "versions"}
+               "heterogeneous", "n_synapses", "threads", "import_s", "build_s", "run_s",
+               "run_cpu_s", "data_s", "us_per_cell_ms_cpu", "us_per_cell_ms_wall",
+               "ru_maxrss_kib", "ru_maxrss_mib", "vm_hwm_mib", "spike_count", "active_cells",
+               "rate_hz", "params", "versions"}
 
 
 def run_network_script(*args):
