@@ -83,11 +83,12 @@ def _sections(rows):
     if het:
         sections.append(("heterogeneous parameters (i_offset, tau_syn_E), static, "
                          "20 inputs/cell", het))
-    conditioned = sorted([r for r in rows if r["group"] == "conditioned"],
-                         key=lambda r: (r["connectivity"], r["n_cells"]))
-    if conditioned:
-        sections.append(("heterogeneous intrinsic parameters: IF_curr_exp on its conditioned "
-                         "surrogate", conditioned))
+    for conn in CONNECTIVITY_LABEL:
+        conditioned = sorted([r for r in rows if r["group"] == "conditioned"
+                              and r["connectivity"] == conn], key=lambda r: r["n_cells"])
+        if conditioned:
+            sections.append(("heterogeneous intrinsic parameters: IF_curr_exp on its "
+                             f"conditioned surrogate, {CONNECTIVITY_LABEL[conn]}", conditioned))
     mem = [r for r in rows if r["group"] == "memory"]
     if mem:
         sections.append(("memory: 100,000 cells, 20 static inputs/cell", mem))

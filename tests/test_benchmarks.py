@@ -149,7 +149,7 @@ def test_report_writer_marks_extrapolation_and_failures(tmp_path):
     small_line = next(line for line in table_lines if line.startswith("| 50 "))
     assert "extrapolated" not in small_line and "+10.0 %" in small_line
     assert "## Heterogeneous parameters" in text
-    assert "## Heterogeneous intrinsic parameters: IF_curr_exp on its conditioned" in text
+    assert "## Heterogeneous intrinsic parameters: IF_curr_exp on its conditioned surrogate, disconnected" in text
     assert "tau_m 12…28" in text
     assert (tmp_path / "benchmarks.png").stat().st_size > 10000
     payload = json.loads((tmp_path / "benchmarks.json").read_text())
@@ -162,9 +162,9 @@ def test_case_selection_and_neuron_planning():
     assert {c.simtime for c in quick} == {100.0} and {c.dt for c in quick} == {0.1, 0.025}
     full = rb.all_cases()
     names = {c.name for c in full}
-    assert len(names) == len(full) == 72
+    assert len(names) == len(full) == 70
     assert "static-n100000-T1000-dt0.1" in names and "het-static-n50000-T1000-dt0.1" in names
-    assert "IF_curr_exp-het-none-n5000-T1000-dt0.1" in names
+    assert "IF_curr_exp-het-none-n500-T1000-dt0.1" in names
     chosen = rb.select_cases(full, "tm-n50-*,none-n1-T100-dt0.1")
     assert {c.name for c in chosen} == {"tm-n50-T100-dt0.1", "tm-n50-T1000-dt0.1",
                                        "tm-n50-T100-dt0.025", "tm-n50-T1000-dt0.025",
