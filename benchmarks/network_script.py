@@ -66,7 +66,8 @@ TM_TAU_REC = 100.0      # ms
 TM_TAU_FACIL = 0.0      # ms
 HET_I_OFFSET = (-0.05, 0.15)   # nA, uniform
 HET_TAU_SYN_E = (0.2, 0.4)     # ms, uniform
-CELLS = ("HH_cond_exp", "IF_curr_exp")
+CELLS = ("HH_cond_exp", "IF_curr_exp")   # the first is the default
+DEFAULT_CELL = CELLS[0]
 IF_INPUT_WEIGHT = 0.5          # nA, Poisson input of the IF_curr_exp network
 IF_REC_WEIGHT = 0.05           # nA, its recurrent weight
 # IF_curr_exp intrinsic parameters per cell (uniform), inside the conditioned domain
@@ -89,7 +90,7 @@ def parse_args(argv=None):
     parser.add_argument("--n-pre", type=int, default=N_PRE,
                         help="recurrent inputs per cell (FixedNumberPreConnector)")
     parser.add_argument("--input-rate", type=float, default=INPUT_RATE, help="Hz")
-    parser.add_argument("--cell", choices=CELLS, default="HH_cond_exp", help="cell type")
+    parser.add_argument("--cell", choices=CELLS, default=DEFAULT_CELL, help="cell type")
     parser.add_argument("--input-weight", type=float, default=None,
                         help=f"uS ({INPUT_WEIGHT:g}), nA for IF_curr_exp ({IF_INPUT_WEIGHT:g})")
     parser.add_argument("--rec-weight", type=float, default=None,

@@ -207,7 +207,7 @@ def plot(path, rows):
             if row["simtime"] != simtime or (key == "ru_maxrss_mib" and row["dt"] != 0.1):
                 continue
             family = "het" if row["heterogeneous"] else row["connectivity"]
-            if row.get("cell", "HH_cond_exp") != "HH_cond_exp":
+            if row["group"] == "conditioned":
                 family = "conditioned"
             for backend, entry in row["backends"].items():
                 if entry.get(key) is None:

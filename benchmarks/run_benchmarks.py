@@ -52,6 +52,7 @@ import sys
 import time
 from pathlib import Path
 
+from network_script import DEFAULT_CELL
 from report import CONNECTIVITY_LABEL, plot, write_markdown
 
 HERE = Path(__file__).resolve().parent
@@ -82,12 +83,12 @@ class Case:
     connectivity: str
     heterogeneous: bool = False
     group: str = "main"        # main, heterogeneous, conditioned, memory
-    cell: str = "HH_cond_exp"
+    cell: str = DEFAULT_CELL
 
     @property
     def name(self):
         prefix = "het-" if self.heterogeneous else ""
-        if self.cell != "HH_cond_exp":
+        if self.cell != DEFAULT_CELL:
             prefix = f"{self.cell}-{prefix}"
         return f"{prefix}{self.connectivity}-n{self.n_cells}-T{self.simtime:g}-dt{self.dt:g}"
 
@@ -142,7 +143,7 @@ def neuron_cost_estimate(case, measured):
         runs = [r for r in runs if r["n_cells"] <= case.n_cells] or runs
         return max(runs, key=lambda r: (r["n_cells"], r["simtime_run"]))
 
-    measured = [r for r in measured if r.get("cell", "HH_cond_exp") == case.cell] or measured
+    measured = [r for r in measured if r.get("cell", DEFAULT_CELL) == case.cell] or measured
     same = [r for r in measured if r["connectivity"] == case.connectivity
             and r["dt"] == case.dt and r["heterogeneous"] == case.heterogeneous]
     if same:
@@ -174,7 +175,7 @@ def child_command(case, backend, simtime, options):
                "--case", case.name, "--record-v", str(options.record_v)]
     if case.heterogeneous:
         command.append("--heterogeneous")
-    if case.cell != "HH_cond_exp":
+    if case.cell != DEFAULT_CELL:
         command += ["--cell", case.cell]
     if backend == "surrogate":
         command += ["--threads", str(options.threads), "--device", options.device]
@@ -275,7 +276,7 @@ def summarise(records):
             order.append(name)
             rows[name] = {k: r.get(k) for k in ("case", "n_cells", "simtime", "dt",
                                                 "connectivity", "heterogeneous", "group")}
-            rows[name]["cell"] = r.get("cell", "HH_cond_exp")
+            rows[name]["cell"] = r.get("cell", DEFAULT_CELL)
             rows[name]["backends"] = {}
         rows[name]["backends"].setdefault(r["backend"], []).append(r)
     out = []

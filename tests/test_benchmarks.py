@@ -59,8 +59,8 @@ def test_network_script_emits_its_json_on_surrogate(n_cells, connectivity, extra
 
 
 def test_network_script_runs_heterogeneous_if_curr_exp_cells():
-    """--cell IF_curr_exp --heterogeneous: every cell draws its own intrinsic parameters
-    (run on the conditioned surrogate where one is shipped, else refused with its error)."""
+    """--cell IF_curr_exp --heterogeneous: every cell draws its own intrinsic parameters,
+    which pyNN.surrogate runs on the shipped conditioned package."""
     from pyNN_surrogate.surrogates import available_celltypes
     if "IF_curr_exp.conditioned" not in available_celltypes():
         pytest.skip("no conditioned IF_curr_exp package is shipped")
@@ -149,7 +149,8 @@ def test_report_writer_marks_extrapolation_and_failures(tmp_path):
     small_line = next(line for line in table_lines if line.startswith("| 50 "))
     assert "extrapolated" not in small_line and "+10.0 %" in small_line
     assert "## Heterogeneous parameters" in text
-    assert "## Heterogeneous intrinsic parameters: IF_curr_exp on its conditioned surrogate, disconnected" in text
+    assert ("## Heterogeneous intrinsic parameters: IF_curr_exp on its conditioned surrogate, "
+            "disconnected") in text
     assert "tau_m 12…28" in text
     assert (tmp_path / "benchmarks.png").stat().st_size > 10000
     payload = json.loads((tmp_path / "benchmarks.json").read_text())
